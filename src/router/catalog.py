@@ -1,0 +1,120 @@
+"""The models the router may choose, read from LiteLLM's own config file.
+
+LiteLLM owns `config/litellm.yaml`, so unknown keys there are LiteLLM's business and are
+ignored; the few fields the router relies on are typed and checked. Each model becomes a
+`CatalogModel`: its name, provider, where a free liveness probe can reach it, which
+environment variable holds its key, and its price per token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from src.router.config_errors import ConfigError, format_validation_error, load_yaml_file
+
+ENV_PREFIX = "os.environ/"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
+
+
+class _LiteLLMParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model: str = Field(min_length=1)
+    api_base: str | None = None
+    api_key: str | None = None
+
+
+class _ModelInfo(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    input_cost_per_token: float = Field(default=0.0, ge=0)
+    output_cost_per_token: float = Field(default=0.0, ge=0)
+
+
+class _ModelEntry(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model_name: str = Field(min_length=1)
+    litellm_params: _LiteLLMParams
+    model_info: _ModelInfo = Field(default_factory=_ModelInfo)
+
+
+class _LiteLLMFile(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model_list: list[_ModelEntry] = Field(min_length=1)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogModel:
+    name: str
+    upstream_model: str  # LiteLLM's provider/model string, e.g. "anthropic/claude-sonnet-4-5"
+    provider: str  # "openai", "anthropic", "hosted_vllm", ...
+    api_base: str | None
+    api_key_env: str | None  # NAME when the key is given as os.environ/NAME
+    input_cost_per_token: float
+    output_cost_per_token: float
+
+    @property
+    def is_local(self) -> bool:
+        if self.api_base is None:
+            return False
+        return (urlsplit(self.api_base).hostname or "") in LOOPBACK_HOSTS
+
+    def missing_key(self, environ: Mapping[str, str]) -> str | None:
+        """The name of the environment variable this model needs and does not have."""
+        if self.api_key_env and not environ.get(self.api_key_env):
+            return self.api_key_env
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    models: tuple[CatalogModel, ...]
+
+    def names(self) -> list[str]:
+        return [m.name for m in self.models]
+
+    def get(self, name: str) -> CatalogModel | None:
+        for m in self.models:
+            if m.name == name:
+                return m
+        return None
+
+
+def _provider(upstream_model: str) -> str:
+    head, sep, _ = upstream_model.partition("/")
+    return head if sep else "openai"
+
+
+def parse_catalog(data: object, *, source: str) -> Catalog:
+    try:
+        parsed = _LiteLLMFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source=source)) from exc
+    models = []
+    seen: set[str] = set()
+    for entry in parsed.model_list:
+        if entry.model_name in seen:
+            # LiteLLM allows repeated names for load balancing; the router treats them as one model.
+            continue
+        seen.add(entry.model_name)
+        key = entry.litellm_params.api_key
+        models.append(
+            CatalogModel(
+                name=entry.model_name,
+                upstream_model=entry.litellm_params.model,
+                provider=_provider(entry.litellm_params.model),
+                api_base=entry.litellm_params.api_base,
+                api_key_env=key[len(ENV_PREFIX) :] if key and key.startswith(ENV_PREFIX) else None,
+                input_cost_per_token=entry.model_info.input_cost_per_token,
+                output_cost_per_token=entry.model_info.output_cost_per_token,
+            )
+        )
+    return Catalog(models=tuple(models))
+
+
+def load_catalog(path: Path) -> Catalog:
+    return parse_catalog(load_yaml_file(path), source=str(path))
+

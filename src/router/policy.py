@@ -1,0 +1,201 @@
+"""The routing decision: a pure function of (request features, load, budget, rules).
+
+No I/O happens here and nothing here knows about HTTP: the caller gathers the inputs
+(classification, availability, load and budget snapshots) and renders the result.
+
+    decide(request, rules, availability, load, budget) -> Decision
+
+Order of precedence:
+1. a pinned concrete model (the client named a LiteLLM model) is used as is;
+2. otherwise the task type is the explicit hint if there is one, else the classifier's;
+3. the first rule whose task type and conditions match wins; its model, then its fallbacks,
+   then the default chain are tried in order, skipping unavailable or budget-capped models;
+4. with no matching rule, the default chain is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from src.router.rules import Condition, Rule, RulesFile, Signal
+from src.router.tasks import TaskType
+
+PINNED_RULE = "pinned"
+DEFAULT_RULE = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    task_type: TaskType
+    confidence: float
+    source: str  # "virtual_model", "header", "metadata", "heuristic", "embedding"
+    matched: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFeatures:
+    pinned_model: str | None  # a concrete model the client named, or None for auto/task/*
+    classification: Classification
+    input_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSnapshot:
+    """Readings that are fresh enough to use; a missing or stale one is simply absent (None)."""
+
+    gpu_utilization_ratio: float | None = None
+    gpu_memory_ratio: float | None = None
+    cpu_ratio: float | None = None
+    memory_ratio: float | None = None
+    backend_queue: Mapping[str, float] = field(default_factory=dict)
+    backend_running: Mapping[str, float] = field(default_factory=dict)
+    backend_kv_cache_ratio: Mapping[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # why a reading is absent, e.g. "gpu: no NVML"
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetSnapshot:
+    spent_ratio: Mapping[str, float] = field(default_factory=dict)  # model -> tightest spent/cap
+    capped: Mapping[str, str] = field(default_factory=dict)  # model -> why it may not be used
+
+
+@dataclass(frozen=True, slots=True)
+class ModelState:
+    available: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    task_type: TaskType
+    confidence: float
+    model: str | None
+    rule: str
+    reason: str
+    fallbacks: tuple[str, ...]
+    skipped: tuple[tuple[str, str], ...]  # (model, why) for candidates passed over
+    signals: dict[str, Any]
+
+    def explain(self) -> dict[str, Any]:
+        return {
+            "task_type": self.task_type.value,
+            "confidence": round(self.confidence, 4),
+            "model": self.model,
+            "rule": self.rule,
+            "reason": self.reason,
+            "fallbacks": list(self.fallbacks),
+            "signals": {**self.signals, "skipped": [{"model": m, "why": w} for m, w in self.skipped]},
+        }
+
+
+def _signal_value(
+    cond: Condition, features: RequestFeatures, load: LoadSnapshot, budget: BudgetSnapshot
+) -> float | None:
+    s = cond.signal
+    if s is Signal.INPUT_TOKENS:
+        return float(features.input_tokens)
+    if s is Signal.CONFIDENCE:
+        return features.classification.confidence
+    if s is Signal.GPU_UTILIZATION:
+        return load.gpu_utilization_ratio
+    if s is Signal.GPU_MEMORY:
+        return load.gpu_memory_ratio
+    if s is Signal.CPU:
+        return load.cpu_ratio
+    if s is Signal.MEMORY:
+        return load.memory_ratio
+    assert cond.model is not None  # per-model signals are validated to carry a model
+    if s is Signal.BACKEND_QUEUE:
+        return load.backend_queue.get(cond.model)
+    if s is Signal.BACKEND_RUNNING:
+        return load.backend_running.get(cond.model)
+    if s is Signal.BACKEND_KV_CACHE:
+        return load.backend_kv_cache_ratio.get(cond.model)
+    return budget.spent_ratio.get(cond.model)
+
+
+def _conditions_hold(
+    rule: Rule,
+    features: RequestFeatures,
+    load: LoadSnapshot,
+    budget: BudgetSnapshot,
+    trace: list[dict[str, Any]],
+) -> bool:
+    def check(cond: Condition) -> bool:
+        value = _signal_value(cond, features, load, budget)
+        result = value is not None and cond.holds(value)
+        trace.append({"condition": cond.describe(), "value": value, "holds": result,
+                      **({"absent": True} if value is None else {})})
+        return result
+
+    if rule.when and not all([check(c) for c in rule.when]):
+        return False
+    return not rule.when_any or any([check(c) for c in rule.when_any])
+
+
+def _usable(
+    model: str, availability: Mapping[str, ModelState], budget: BudgetSnapshot
+) -> str | None:
+    """None if the model may be used, else why not."""
+    state = availability.get(model)
+    if state is None:
+        return "not in the LiteLLM config"
+    if not state.available:
+        return state.reason or "unavailable"
+    return budget.capped.get(model)
+
+
+def decide(
+    features: RequestFeatures,
+    rules: RulesFile,
+    availability: Mapping[str, ModelState],
+    load: LoadSnapshot | None = None,
+    budget: BudgetSnapshot | None = None,
+) -> Decision:
+    load = load or LoadSnapshot()
+    budget = budget or BudgetSnapshot()
+    cls = features.classification
+    signals: dict[str, Any] = {
+        "classifier": {"source": cls.source, "matched": list(cls.matched)},
+        "input_tokens": features.input_tokens,
+    }
+    if load.notes:
+        signals["load_notes"] = list(load.notes)
+
+    if features.pinned_model is not None:
+        return Decision(cls.task_type, cls.confidence, features.pinned_model, PINNED_RULE,
+                        "the client named this model", (), (), signals)
+
+    trace: list[dict[str, Any]] = []
+    chosen_rule, rule_name, reason, chain = None, DEFAULT_RULE, "", ()
+    for index, rule in enumerate(rules.rules):
+        if rule.task_type is not None and rule.task_type is not cls.task_type:
+            continue
+        if _conditions_hold(rule, features, load, budget, trace):
+            chosen_rule, rule_name, reason = rule, rules.rule_name(index), rule.reason
+            chain = rule.candidates()
+            break
+    if trace:
+        signals["conditions"] = trace
+    if rules.default is not None:
+        if chosen_rule is None:
+            reason = rules.default.reason
+        chain = tuple(dict.fromkeys((*chain, *rules.default.candidates())))
+
+    skipped: list[tuple[str, str]] = []
+    usable: list[str] = []
+    for model in chain:
+        why_not = _usable(model, availability, budget)
+        if why_not is None:
+            usable.append(model)
+        elif not usable:
+            skipped.append((model, why_not))
+    if not usable:
+        return Decision(cls.task_type, cls.confidence, None, rule_name,
+                        "no candidate model is available", (), tuple(skipped), signals)
+    if skipped:
+        reason = f"{reason} (fell through: {', '.join(f'{m}: {w}' for m, w in skipped)})"
+    return Decision(cls.task_type, cls.confidence, usable[0], rule_name, reason,
+                    tuple(usable[1:]), tuple(skipped), signals)

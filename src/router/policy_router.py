@@ -1,0 +1,180 @@
+"""The policy router's HTTP surface: `create_app(settings)` wires the parts together.
+
+    uvicorn src.router.policy_router:app --port 5000        (settings from the environment)
+    uvicorn src.router.policy_router:create_app --factory   (the same, explicitly)
+
+`app` is built on first access (module `__getattr__`), so importing this module does no I/O
+and reads no environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response, StreamingResponse
+
+from src.router.availability import AvailabilityMonitor
+from src.router.catalog import load_catalog
+from src.router.chat import ChatService
+from src.router.classifier import Classifier, HeuristicClassifier
+from src.router.config_errors import ConfigError
+from src.router.errors import BodyTooLarge, InvalidRequest, RouterError, error_envelope
+from src.router.features import parse_body
+from src.router.rules_store import RulesStore
+from src.router.settings import Settings
+from src.router.upstream import AiohttpUpstream, Upstream
+
+
+def _json(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
+
+
+def _error(exc: RouterError) -> Response:
+    return _json(exc.envelope(), exc.status_code)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"Request body of {declared} bytes is over the {limit}-byte limit.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"Request body is over the {limit}-byte limit.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    upstream: Upstream | None = None,
+    classifier: Classifier | None = None,
+    environ: Callable[[], Mapping[str, str]] = lambda: os.environ,
+) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        session = None
+        up = upstream
+        if up is None:
+            session = AiohttpUpstream.new_session()
+            up = AiohttpUpstream(
+                session,
+                connect_timeout_s=settings.upstream_connect_timeout_s,
+                read_timeout_s=settings.upstream_read_timeout_s,
+            )
+        catalog = load_catalog(settings.litellm_config)
+        rules = RulesStore(settings.routing_rules, catalog.names())
+        monitor = AvailabilityMonitor(
+            catalog,
+            up,
+            litellm_base_url=settings.litellm_base_url,
+            litellm_key=settings.master_key_value(),
+            environ=environ,
+            interval_s=settings.probe_interval_s,
+            timeout_s=settings.probe_timeout_s,
+        )
+        app.state.rules = rules
+        app.state.monitor = monitor
+        app.state.chat = ChatService(
+            catalog=catalog,
+            rules=rules.current,
+            classifier=classifier or HeuristicClassifier(),
+            availability=monitor,
+            upstream=up,
+            litellm_base_url=settings.litellm_base_url,
+            litellm_key=settings.master_key_value(),
+        )
+        monitor.start()
+        try:
+            yield
+        finally:
+            await monitor.stop()
+            if session is not None:
+                await session.close()
+
+    app = FastAPI(title="Multi-LLM policy router", version="0.1.0", lifespan=lifespan)
+
+    @app.exception_handler(RouterError)
+    async def _router_error(request: Request, exc: RouterError) -> Response:
+        return _error(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        param = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
+        return _error(InvalidRequest(f"Invalid request: {first.get('msg', 'bad input')}", param=param))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        kind = "invalid_request_error" if exc.status_code < 500 else "server_error"
+        return _json(error_envelope(str(exc.detail), kind, code=str(exc.status_code)), exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        return _json(error_envelope("Internal router error.", "server_error", code="internal_error"), 500)
+
+    @app.get("/health")
+    async def health() -> Response:
+        return _json({"status": "ok"})
+
+    @app.get("/ready")
+    async def ready(request: Request) -> Response:
+        snap = request.app.state.monitor.snapshot
+        if snap is None:
+            return _json({"ready": False, "litellm": "not probed yet", "models": {}}, 503)
+        models = {n: {"available": s.available, "reason": s.reason} for n, s in snap.models.items()}
+        ok = snap.litellm_up and any(s.available for s in snap.models.values())
+        body = {"ready": ok, "litellm": snap.litellm_detail, "models": models}
+        return _json(body, 200 if ok else 503)
+
+    @app.get("/v1/models")
+    async def list_models(request: Request) -> Response:
+        return _json(await request.app.state.chat.models())
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> Response:
+        raw = await _read_body(request, settings.max_body_bytes)
+        result = await request.app.state.chat.complete(raw, request.headers)
+        if result.stream is not None:
+            return StreamingResponse(
+                result.stream,
+                status_code=result.status,
+                media_type=result.content_type,
+                headers={**result.headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            )
+        return Response(result.body, status_code=result.status, media_type=result.content_type, headers=result.headers)
+
+    @app.post("/v1/route")
+    async def explain_route(request: Request) -> Response:
+        body = parse_body(await _read_body(request, settings.max_body_bytes))
+        decision = await request.app.state.chat.route(body, request.headers)
+        return _json(decision.explain())
+
+    @app.post("/admin/reload")
+    async def reload_rules(request: Request) -> Response:
+        try:
+            rules = request.app.state.rules.reload()
+        except ConfigError as exc:
+            return _json(error_envelope(str(exc), "invalid_request_error", code="invalid_rules"), 400)
+        return _json({"reloaded": True, "rules": len(rules.rules)})
+
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    # `uvicorn src.router.policy_router:app` looks up `app`; build it then, not at import.
+    if name == "app":
+        return create_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,36 @@
+"""The rules in force, and replacing them safely: validate first, keep the old on failure."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+
+import structlog
+
+from src.router.config_errors import ConfigError
+from src.router.rules import RulesFile, load_rules
+
+log = structlog.get_logger(__name__)
+
+
+class RulesStore:
+    def __init__(self, path: Path, known_models: Collection[str]) -> None:
+        self.path = path
+        self._known = known_models
+        self._rules = load_rules(path, known_models=known_models)  # the first load must succeed
+        self.last_error: str | None = None
+
+    def current(self) -> RulesFile:
+        return self._rules
+
+    def reload(self) -> RulesFile:
+        """Load the file again; on a bad file raise ConfigError and keep serving the old rules."""
+        try:
+            new = load_rules(self.path, known_models=self._known)
+        except ConfigError as exc:
+            self.last_error = str(exc)
+            log.warning("rules_reload_rejected", path=str(self.path), error=str(exc))
+            raise
+        self._rules, self.last_error = new, None
+        log.info("rules_reloaded", path=str(self.path), rules=len(new.rules))
+        return new

