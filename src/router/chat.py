@@ -125,6 +125,7 @@ class ChatService:
                 )
                 continue
             out_headers = {
+                **resp.passthrough_headers,
                 "x-router-task-type": decision.task_type.value,
                 "x-router-model": model,
                 "x-router-rule": decision.rule,

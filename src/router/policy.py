@@ -182,7 +182,8 @@ def decide(
     if rules.default is not None:
         if chosen_rule is None:
             reason = rules.default.reason
-        chain = tuple(dict.fromkeys((*chain, *rules.default.candidates())))
+        chain = (*chain, *rules.default.candidates())
+    chain = tuple(dict.fromkeys(chain))  # a model named twice is tried once
 
     skipped: list[tuple[str, str]] = []
     usable: list[str] = []

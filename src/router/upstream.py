@@ -27,9 +27,15 @@ class Target:
     model: str
 
 
+# Upstream response headers that mean something to a client (rate limits, LiteLLM's cost and
+# call id); hop-by-hop and framing headers are the router's own business.
+PASSTHROUGH_PREFIXES = ("x-litellm-", "x-ratelimit-", "retry-after", "openai-", "x-request-id", "anthropic-")
+
+
 class UpstreamResponse(Protocol):
     status: int
     content_type: str
+    passthrough_headers: dict[str, str]
 
     async def read(self) -> bytes: ...
 
@@ -52,6 +58,9 @@ class _AiohttpResponse:
         self._resp = resp
         self.status = resp.status
         self.content_type = resp.headers.get("Content-Type", "application/json")
+        self.passthrough_headers = {
+            k.lower(): v for k, v in resp.headers.items() if k.lower().startswith(PASSTHROUGH_PREFIXES)
+        }
 
     async def read(self) -> bytes:
         try:

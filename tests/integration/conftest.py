@@ -1,0 +1,84 @@
+"""The real stack on free ports: llama-server (SmolLM2) <- LiteLLM proxy <- router.
+
+Started once per test session. The router is started with the seed's exact command,
+`uvicorn src.router.policy_router:app`, configured only through the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from src.stack.llama_build import ensure_llama_server
+from src.stack.model_file import ensure_model
+from src.stack.services import RunningService, ServiceSpec, free_port, start, wait_healthy
+from src.stack.stack import litellm_spec, llama_server_spec, render_litellm_config, router_spec
+
+REPO = Path(__file__).resolve().parents[2]
+MASTER_KEY = "sk-integration-" + "9f3a" * 8
+
+
+@dataclass
+class Stack:
+    router_url: str
+    litellm_url: str
+    llama_url: str
+    down_url: str  # where the "llama-cpp-7b" and "qwen-14b-vllm" backends would be: nothing listens
+    services: dict[str, RunningService]
+    litellm_config: Path
+    tmp: Path
+
+
+def base_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LITELLM_", "ROUTER_", "ANTHROPIC_", "OPENAI_"))}
+    env.pop("ROUTING_RULES", None)
+    return env
+
+
+def start_stack(tmp: Path) -> Stack:
+    binary, model = ensure_llama_server(), ensure_model()
+    llama_port, litellm_port, router_port, down_port = (free_port() for _ in range(4))
+    down = f"http://127.0.0.1:{down_port}"
+    config = tmp / "litellm.yaml"
+    config.write_text(render_litellm_config(
+        REPO / "config" / "litellm.example.yaml",
+        {"local-small": f"http://127.0.0.1:{llama_port}/v1", "llama-cpp-7b": f"{down}/v1", "qwen-14b-vllm": f"{down}/v1"},
+    ))
+    env = base_env()
+    logs = tmp / "logs"
+    services: dict[str, RunningService] = {}
+    specs: list[ServiceSpec] = [
+        llama_server_spec(binary, model, llama_port),
+        litellm_spec(config, litellm_port, MASTER_KEY, env),
+        router_spec(router_port, litellm_url=f"http://127.0.0.1:{litellm_port}", master_key=MASTER_KEY,
+                    litellm_config=config, rules=REPO / "config" / "routing_rules.yaml", env=env, cwd=REPO),
+    ]
+    try:
+        for spec in specs:
+            services[spec.name] = start(spec, logs)
+            wait_healthy(services[spec.name])
+        # Ready means LiteLLM answered and the embedded model's backend was probed up.
+        wait_healthy(RunningService(
+            ServiceSpec("router-ready", [], f"http://127.0.0.1:{router_port}/ready", ready_timeout_s=60),
+            services["router"].proc, services["router"].log_path,
+        ))
+    except BaseException:
+        for svc in services.values():
+            svc.stop()
+        raise
+    return Stack(f"http://127.0.0.1:{router_port}", f"http://127.0.0.1:{litellm_port}",
+                 f"http://127.0.0.1:{llama_port}", down, services, config, tmp)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    s = start_stack(tmp_path_factory.mktemp("stack"))
+    try:
+        yield s
+    finally:
+        for svc in reversed(list(s.services.values())):
+            svc.stop()

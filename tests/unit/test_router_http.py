@@ -1,0 +1,187 @@
+"""The router's HTTP surface, in process, against a stub upstream that speaks OpenAI's format."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from src.router.settings import Settings
+from tests.support.openai_stub import StubUpstream, recorded_sse_events
+from tests.support.router_harness import MASTER_KEY, make_app, running_router, write_configs
+
+CHAT = "/v1/chat/completions"
+
+
+def assert_envelope(resp: httpx.Response, status: int, code: str | None = None) -> dict[str, object]:
+    assert resp.status_code == status, resp.text
+    err = resp.json()["error"]
+    assert set(err) == {"message", "type", "param", "code"}
+    assert err["message"]
+    if code is not None:
+        assert err["code"] == code
+    return err  # type: ignore[no-any-return]
+
+
+async def test_health_answers_without_any_upstream(tmp_path: Path) -> None:
+    from asgi_lifespan import LifespanManager
+
+    settings = write_configs(tmp_path, "http://127.0.0.1:9")  # nothing listens there
+    app = make_app(settings)
+    async with LifespanManager(app) as m, httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=m.app), base_url="http://r"
+    ) as c:
+        assert (await c.get("/health")).json() == {"status": "ok"}
+
+
+async def test_auto_request_is_forwarded_with_only_the_model_changed(
+    client: httpx.AsyncClient, stub: tuple[StubUpstream, str]
+) -> None:
+    upstream, _ = stub
+    body = {
+        "model": "auto",
+        "messages": [{"role": "user", "content": "Hi there"}],
+        "temperature": 0.3, "stop": ["\n\n"], "n": 1, "seed": 7,
+        "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
+        "tool_choice": "auto", "response_format": {"type": "json_object"}, "x_vendor_field": {"a": [1, 2]},
+    }
+    resp = await client.post(CHAT, json=body, headers={"Authorization": "Bearer client-own-key"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["choices"][0]["message"]["content"] == "Hello from the stub."
+    sent = upstream.requests[-1]
+    assert sent.pop("model") == "local-small"
+    assert sent == {k: v for k, v in body.items() if k != "model"}
+    # The router holds the master key; the client's key never reaches the upstream.
+    assert upstream.headers[-1]["Authorization"] == f"Bearer {MASTER_KEY}"
+    assert resp.headers["x-router-model"] == "local-small"
+    assert resp.headers["x-router-rule"] == "default"
+    assert float(resp.headers["x-router-overhead-ms"]) >= 0
+
+
+async def test_invalid_json_is_a_400_envelope(client: httpx.AsyncClient) -> None:
+    resp = await client.post(CHAT, content=b"{not json", headers={"content-type": "application/json"})
+    assert_envelope(resp, 400, "invalid_json")
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [([1, 2], None), ({"messages": [{"role": "user", "content": "x"}]}, "model"), ({"model": "auto"}, "messages")],
+)
+async def test_structurally_bad_bodies_are_400_naming_the_field(
+    client: httpx.AsyncClient, body: object, param: str | None
+) -> None:
+    err = assert_envelope(await client.post(CHAT, json=body), 400)
+    assert err["param"] == param
+
+
+async def test_unknown_model_is_404_naming_the_available_models(client: httpx.AsyncClient) -> None:
+    resp = await client.post(CHAT, json={"model": "gpt-9", "messages": [{"role": "user", "content": "x"}]})
+    err = assert_envelope(resp, 404, "model_not_found")
+    assert "local-small" in str(err["message"]) and "auto" in str(err["message"])
+    assert err["param"] == "model"
+
+
+async def test_unknown_task_type_is_400_listing_the_allowed_ones(client: httpx.AsyncClient) -> None:
+    resp = await client.post(CHAT, json={"model": "task/poetry", "messages": [{"role": "user", "content": "x"}]})
+    err = assert_envelope(resp, 400, "invalid_task_type")
+    assert "creative_writing" in str(err["message"])
+
+
+async def test_models_lists_litellm_models_and_the_virtual_ones(client: httpx.AsyncClient) -> None:
+    ids = [m["id"] for m in (await client.get("/v1/models")).json()["data"]]
+    assert "local-small" in ids and "auto" in ids and "task/code_review" in ids
+
+
+async def test_upstream_4xx_body_is_passed_through(
+    client: httpx.AsyncClient, stub: tuple[StubUpstream, str]
+) -> None:
+    stub[0].mode = "status:400"
+    resp = await client.post(CHAT, json={"model": "local-small", "messages": [{"role": "user", "content": "x"}]})
+    assert resp.status_code == 400
+    assert resp.json()["error"]["message"] == "stub says 400"
+
+
+async def test_unreachable_upstream_is_502(tmp_path: Path, stub: tuple[StubUpstream, str]) -> None:
+    from asgi_lifespan import LifespanManager
+
+    settings = write_configs(tmp_path, stub[1])
+    settings = settings.model_copy(update={"litellm_base_url": "http://127.0.0.1:9"})
+    app = make_app(settings)
+    async with LifespanManager(app) as m, httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=m.app), base_url="http://r"
+    ) as c:
+        resp = await c.post(CHAT, json={"model": "local-small", "messages": [{"role": "user", "content": "x"}]})
+    assert_envelope(resp, 502, "upstream_unreachable")
+
+
+async def test_upstream_that_hangs_is_504_after_the_read_timeout(
+    client: httpx.AsyncClient, stub: tuple[StubUpstream, str]
+) -> None:
+    stub[0].mode = "hang"
+    resp = await client.post(CHAT, json={"model": "local-small", "messages": [{"role": "user", "content": "x"}]})
+    assert_envelope(resp, 504, "upstream_timeout")
+
+
+async def test_no_available_model_is_503(tmp_path: Path, stub: tuple[StubUpstream, str]) -> None:
+    from asgi_lifespan import LifespanManager
+
+    settings = write_configs(tmp_path, "http://127.0.0.1:9")
+    app = make_app(settings)
+    async with LifespanManager(app) as m, httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=m.app), base_url="http://r"
+    ) as c:
+        resp = await c.post(CHAT, json={"model": "auto", "messages": [{"role": "user", "content": "x"}]})
+        ready = await c.get("/ready")
+    assert_envelope(resp, 503, "no_model_available")
+    assert ready.status_code == 503 and ready.json()["ready"] is False
+
+
+async def test_stream_is_forwarded_chunk_by_chunk_not_buffered(settings: Settings, stub: tuple[StubUpstream, str]) -> None:
+    upstream, _ = stub
+    upstream.mode = "slow_stream"
+    events = recorded_sse_events()
+    async with running_router(make_app(settings)) as base, httpx.AsyncClient(base_url=base) as c:
+        body = {"model": "auto", "stream": True, "messages": [{"role": "user", "content": "Hi"}]}
+        async with c.stream("POST", CHAT, json=body) as resp:
+            assert resp.status_code == 200
+            assert resp.headers["content-type"].startswith("text/event-stream")
+            chunks = resp.aiter_raw()
+            first = await asyncio.wait_for(chunks.__anext__(), timeout=5)
+            # The upstream is still holding every later event: this one came through alone.
+            assert first == events[0]
+            upstream.release.set()
+            rest = b"".join([c async for c in chunks])
+    assert first + rest == b"".join(events)
+
+
+async def test_stream_cut_by_the_upstream_ends_with_an_error_event(
+    settings: Settings, stub: tuple[StubUpstream, str]
+) -> None:
+    stub[0].mode = "cut"
+    async with running_router(make_app(settings)) as base, httpx.AsyncClient(base_url=base) as c:
+        body = {"model": "auto", "stream": True, "messages": [{"role": "user", "content": "Hi"}]}
+        async with c.stream("POST", CHAT, json=body) as resp:
+            raw = b"".join([c async for c in resp.aiter_raw()])
+    events = [e for e in raw.split(b"\n\n") if e]
+    assert events[-1] == b"data: [DONE]"
+    error = orjson.loads(events[-2].removeprefix(b"data: "))
+    assert error["error"]["code"] in {"upstream_unreachable", "upstream_timeout"}
+
+
+async def test_body_over_the_limit_is_413(tmp_path: Path, stub: tuple[StubUpstream, str]) -> None:
+    from asgi_lifespan import LifespanManager
+
+    settings = write_configs(tmp_path, stub[1]).model_copy(update={"max_body_bytes": 1000})
+    app = make_app(settings)
+    async with LifespanManager(app) as m, httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=m.app), base_url="http://r"
+    ) as c:
+        resp = await c.post(CHAT, json={"model": "auto", "messages": [{"role": "user", "content": "x" * 2000}]})
+    assert_envelope(resp, 413, "request_too_large")
+
+
+async def test_unknown_route_uses_the_openai_envelope(client: httpx.AsyncClient) -> None:
+    assert_envelope(await client.get("/v1/nope"), 404)
