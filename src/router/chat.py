@@ -46,7 +46,7 @@ class ChatResult:
     stream: AsyncIterator[bytes] | None = None
 
 
-def _classify(body: Mapping[str, Any], headers: Mapping[str, str], classifier: Classifier) -> tuple[Classification, int]:
+def classify_request(body: Mapping[str, Any], headers: Mapping[str, str], classifier: Classifier) -> tuple[Classification, int]:
     conv = conversation(body["messages"])
     hint = explicit_task(body, headers)
     if hint is not None:
@@ -87,7 +87,7 @@ class ChatService:
         """The decision for a parsed body, without calling any model."""
         model = body["model"]
         self._check_model(model)
-        classification, tokens = _classify(body, headers, self._classifier)
+        classification, tokens = classify_request(body, headers, self._classifier)
         snapshot = await self._availability.current()
         features = RequestFeatures(None if is_virtual(model) else model, classification, tokens)
         return decide(features, self._rules(), snapshot.models)

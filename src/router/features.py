@@ -82,7 +82,7 @@ class Conversation:
 
     @property
     def input_tokens(self) -> int:
-        return self.total_chars // CHARS_PER_TOKEN
+        return -(-self.total_chars // CHARS_PER_TOKEN)  # rounded up: any text is at least one token
 
 
 def conversation(messages: list[Any]) -> Conversation:

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
+from dotenv import dotenv_values
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -28,6 +29,7 @@ from src.router.config_errors import ConfigError
 from src.router.errors import BodyTooLarge, InvalidRequest, RouterError, error_envelope
 from src.router.features import parse_body
 from src.router.rules_store import RulesStore
+from src.router.rules_watch import RulesWatcher
 from src.router.settings import Settings
 from src.router.upstream import AiohttpUpstream, Upstream
 
@@ -54,13 +56,20 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _process_environ() -> Callable[[], Mapping[str, str]]:
+    merged = {**{k: v for k, v in dotenv_values(".env").items() if v is not None}, **os.environ}
+    return lambda: merged
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     upstream: Upstream | None = None,
     classifier: Classifier | None = None,
-    environ: Callable[[], Mapping[str, str]] = lambda: os.environ,
+    environ: Callable[[], Mapping[str, str]] | None = None,
 ) -> FastAPI:
+    """Build the router. `environ` supplies the variables that say which cloud keys are set
+    (default: `.env` overlaid by the process environment, as LiteLLM sees them)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -81,7 +90,7 @@ def create_app(
             up,
             litellm_base_url=settings.litellm_base_url,
             litellm_key=settings.master_key_value(),
-            environ=environ,
+            environ=environ or _process_environ(),
             interval_s=settings.probe_interval_s,
             timeout_s=settings.probe_timeout_s,
         )
@@ -96,10 +105,13 @@ def create_app(
             litellm_base_url=settings.litellm_base_url,
             litellm_key=settings.master_key_value(),
         )
+        watcher = RulesWatcher(rules, interval_s=settings.rules_poll_interval_s)
         monitor.start()
+        watcher.start(sighup=settings.reload_on_sighup)
         try:
             yield
         finally:
+            await watcher.stop()
             await monitor.stop()
             if session is not None:
                 await session.close()

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # How often model availability is re-probed (free probes only: /models, never a completion).
     probe_interval_s: float = Field(default=5.0, gt=0)
     probe_timeout_s: float = Field(default=2.0, gt=0)
+    # Rules hot reload: how often the file's mtime is checked; SIGHUP also reloads.
+    rules_poll_interval_s: float = Field(default=1.0, gt=0)
+    reload_on_sighup: bool = True
     # Largest request body accepted, in bytes (agents send long prompts; 8 MiB is generous).
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
 

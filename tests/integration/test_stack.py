@@ -100,3 +100,19 @@ def test_tool_calls_reach_llama_server_with_jinja(stack: Stack) -> None:
 def test_the_master_key_is_never_returned_to_clients(stack: Stack) -> None:
     for path in ("/ready", "/v1/models", "/health"):
         assert MASTER_KEY not in httpx.get(stack.router_url + path).text
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["Translate to German: the build is green", "Write a Python function that reverses a list", "What is the capital of France?"],
+)
+def test_route_and_the_response_headers_agree_with_what_was_forwarded(stack: Stack, content: str) -> None:
+    body = {"model": "auto", "messages": [{"role": "user", "content": content}], "max_tokens": 8}
+    explained = httpx.post(stack.router_url + "/v1/route", json=body).json()
+    resp = httpx.post(stack.router_url + "/v1/chat/completions", json=body, timeout=60)
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["x-router-task-type"] == explained["task_type"]
+    assert resp.headers["x-router-rule"] == explained["rule"]
+    assert resp.headers["x-router-model"] == explained["model"]
+    # LiteLLM names the model it actually called in the body.
+    assert resp.json()["model"] == explained["model"]

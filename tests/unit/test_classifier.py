@@ -1,0 +1,67 @@
+"""The built-in classifier on requests outside the evaluation set, and on the set as a whole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from src.router.classifier import HeuristicClassifier
+from src.router.evaluate import load_examples, long_agent_conversation, score
+from src.router.features import conversation
+from src.router.tasks import TaskType
+
+REPO = Path(__file__).resolve().parents[2]
+clf = HeuristicClassifier()
+
+
+def classify(user: str, system: str | None = None) -> TaskType:
+    msgs = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]
+    return clf.classify(conversation(msgs)).task_type
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Is the following tweet positive or negative: 'worst flight of my life'", TaskType.SENTIMENT),
+        ("Categorize each support email as refund, shipping or other.", TaskType.CLASSIFICATION),
+        ("Extract every company name and the amount from this press release.", TaskType.EXTRACTION),
+        ("Summarize the following changelog for our users.", TaskType.SUMMARIZATION),
+        ("Translate 'see you tomorrow' into German.", TaskType.TRANSLATION),
+        ("Write a Python function that parses ISO dates and returns datetime objects.", TaskType.CODE_GENERATION),
+        ("Please review this pull request and point out any bugs.", TaskType.CODE_REVIEW),
+        ("Design a system that ingests 1M events per second; discuss the trade-offs.", TaskType.ARCHITECTURE_DESIGN),
+        ("Solve for y: 2y - 4 = 10", TaskType.MATH_REASONING),
+        ("Write a poem about a tired robot.", TaskType.CREATIVE_WRITING),
+        ("What's a good name for a golden retriever?", TaskType.GENERAL),
+    ],
+)
+def test_plain_requests_get_their_type(text: str, expected: TaskType) -> None:
+    assert classify(text) is expected
+
+
+def test_the_latest_user_turn_outweighs_a_coding_agents_system_prompt() -> None:
+    aider = "Act as an expert software developer. Always use best practices when coding. Use SEARCH/REPLACE blocks."
+    assert classify("Add a retry option to the HTTP client in client.py", aider) is TaskType.CODE_GENERATION
+    assert classify("Please review the code in client.py for bugs; do not change it.", aider) is TaskType.CODE_REVIEW
+
+
+def test_a_bare_diff_is_sent_for_review() -> None:
+    diff = "diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1,2 +1,2 @@\n-a = 1\n+a = 2\n"
+    assert classify(diff) is TaskType.CODE_REVIEW
+
+
+def test_the_classifier_reads_only_a_bounded_window_of_a_long_prompt() -> None:
+    msgs = long_agent_conversation(tokens=4096)
+    result = clf.classify(conversation(msgs))
+    assert result.task_type is TaskType.CODE_GENERATION
+    assert 0 < result.confidence <= 1
+    huge = [{"role": "user", "content": "Summarize this.\n" + "lorem ipsum dolor " * 200_000 + "\nin two sentences"}]
+    assert clf.classify(conversation(huge)).task_type is TaskType.SUMMARIZATION
+
+
+def test_macro_f1_on_the_evaluation_set_stays_above_the_target() -> None:
+    examples = load_examples(REPO / "benchmarks" / "task_eval" / "task_eval.jsonl")
+    assert {e.label for e in examples} == {t.value for t in TaskType}
+    assert score(clf, examples).macro_f1 >= 0.90
+    assert score(clf, [e for e in examples if e.split == "test"]).macro_f1 >= 0.90
