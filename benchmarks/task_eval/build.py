@@ -40,7 +40,7 @@ OPENHANDS_SYS = (
 )
 GENERIC_SYS = "You are a helpful assistant."
 
-PY_SNIPPET = '''def load_users(path):
+PY_SNIPPET = """def load_users(path):
     users = []
     f = open(path)
     for line in f.readlines():
@@ -54,14 +54,14 @@ def average_age(users):
     for u in users:
         total += u["age"]
     return total / len(users)
-'''
-JS_SNIPPET = '''export async function fetchOrders(customerId) {
+"""
+JS_SNIPPET = """export async function fetchOrders(customerId) {
   const res = await fetch(`/api/customers/${customerId}/orders`);
   const data = await res.json();
   return data.orders.map(o => ({ id: o.id, total: o.items.reduce((s, i) => s + i.price * i.qty, 0) }));
 }
-'''
-DIFF_1 = '''diff --git a/app/auth.py b/app/auth.py
+"""
+DIFF_1 = """diff --git a/app/auth.py b/app/auth.py
 index 3b1c2d4..8f9e0a1 100644
 --- a/app/auth.py
 +++ b/app/auth.py
@@ -76,8 +76,8 @@ index 3b1c2d4..8f9e0a1 100644
 +        session.permanent = True
          return redirect("/")
      return render_template("login.html", error="Invalid credentials")
-'''
-DIFF_2 = '''diff --git a/src/cache.ts b/src/cache.ts
+"""
+DIFF_2 = """diff --git a/src/cache.ts b/src/cache.ts
 --- a/src/cache.ts
 +++ b/src/cache.ts
 @@ -1,14 +1,22 @@
@@ -95,7 +95,7 @@ DIFF_2 = '''diff --git a/src/cache.ts b/src/cache.ts
 +export function set(key: string, value: unknown, ttlMs = 60_000) {
 +  cache.set(key, { value, expires: Date.now() + ttlMs });
  }
-'''
+"""
 LONG_ARTICLE = (
     "The city council met on Tuesday evening to debate the proposed expansion of the light rail network. "
     "Supporters argued that the new line would cut commuting times from the northern suburbs by as much as forty minutes "
@@ -105,7 +105,8 @@ LONG_ARTICLE = (
     "Several local business owners testified that their revenue had not recovered from the last round of roadworks. "
     "The transport department presented a revised plan that phases construction in four segments and adds temporary "
     "parking. After four hours of discussion the council voted 7 to 4 to commission a further environmental study "
-    "before making a final decision in the spring. ") * 3
+    "before making a final decision in the spring. "
+) * 3
 LONG_EMAIL = (
     "Hi team,\n\nFollowing up on last week's incident review. The outage on 3 March lasted 47 minutes and affected "
     "roughly 12% of checkout requests in the EU region. Root cause was a connection pool exhaustion in the payments "
@@ -139,21 +140,65 @@ for t in [
     "positive or negative: 'best pizza in town, hands down'",
 ]:
     add("sentiment", "short", user(t))
-add("sentiment", "system_only", user("'Absolutely love the new update, so much faster!'",
-    "You are a sentiment classifier. For each message reply with exactly one word: positive, negative or neutral."))
-add("sentiment", "system_only", user("The delivery guy left the package in the rain and everything inside is soaked.",
-    "Determine the sentiment polarity of the user's text. Answer with POSITIVE, NEGATIVE or NEUTRAL only."))
-add("sentiment", "system_only", user("Meh. The movie was fine, nothing special.",
-    "Return a JSON object {\"sentiment\": \"positive\"|\"negative\"|\"neutral\", \"score\": float} describing the emotional tone of the text."))
-add("sentiment", "long", user("Analyse the overall sentiment of these product reviews and say whether customers are mostly satisfied:\n"
-    "1. 'Sturdy, easy to assemble, my kids love it.'\n2. 'One of the legs arrived broken, replacement took a month.'\n"
-    "3. 'Good value for the price.'\n4. 'Instructions were useless but the table itself is great.'\n5. 'Wobbly after a week.'"))
-add("sentiment", "short", user("Was the tone of this email angry or calm? 'Per my last three emails, the invoice is STILL unpaid.'"))
+add(
+    "sentiment",
+    "system_only",
+    user(
+        "'Absolutely love the new update, so much faster!'",
+        "You are a sentiment classifier. For each message reply with exactly one word: positive, negative or neutral.",
+    ),
+)
+add(
+    "sentiment",
+    "system_only",
+    user(
+        "The delivery guy left the package in the rain and everything inside is soaked.",
+        "Determine the sentiment polarity of the user's text. Answer with POSITIVE, NEGATIVE or NEUTRAL only.",
+    ),
+)
+add(
+    "sentiment",
+    "system_only",
+    user(
+        "Meh. The movie was fine, nothing special.",
+        'Return a JSON object {"sentiment": "positive"|"negative"|"neutral", "score": float} describing the emotional tone of the text.',
+    ),
+)
+add(
+    "sentiment",
+    "long",
+    user(
+        "Analyse the overall sentiment of these product reviews and say whether customers are mostly satisfied:\n"
+        "1. 'Sturdy, easy to assemble, my kids love it.'\n2. 'One of the legs arrived broken, replacement took a month.'\n"
+        "3. 'Good value for the price.'\n4. 'Instructions were useless but the table itself is great.'\n5. 'Wobbly after a week.'"
+    ),
+)
+add(
+    "sentiment",
+    "short",
+    user("Was the tone of this email angry or calm? 'Per my last three emails, the invoice is STILL unpaid.'"),
+)
 add("sentiment", "short", user("Classify the sentiment: 'I can't believe how good this coffee is'"))
-add("sentiment", "short", user("Does this Reddit comment express a positive or a negative opinion about the game? 'Honestly the devs ruined it with the last patch.'"))
-add("sentiment", "system_only", user("Label: 'Worst customer service I have ever experienced.'",
-    "Sentiment analysis bot. Output one of: positive, negative, neutral."))
-add("sentiment", "short", user("Is the author happy or frustrated? 'Finally got the build green after two days, what a relief!'"))
+add(
+    "sentiment",
+    "short",
+    user(
+        "Does this Reddit comment express a positive or a negative opinion about the game? 'Honestly the devs ruined it with the last patch.'"
+    ),
+)
+add(
+    "sentiment",
+    "system_only",
+    user(
+        "Label: 'Worst customer service I have ever experienced.'",
+        "Sentiment analysis bot. Output one of: positive, negative, neutral.",
+    ),
+)
+add(
+    "sentiment",
+    "short",
+    user("Is the author happy or frustrated? 'Finally got the build green after two days, what a relief!'"),
+)
 
 # --- classification ----------------------------------------------------------------------
 for t in [
@@ -167,19 +212,65 @@ for t in [
     "Tag this recipe with its cuisine: 'Tortilla, black beans, salsa verde, cotija cheese, coriander.'",
 ]:
     add("classification", "short", user(t))
-add("classification", "system_only", user("My package never arrived and the tracking hasn't updated in a week.",
-    "You route customer messages. Reply with exactly one department label from: SHIPPING, RETURNS, BILLING, TECH_SUPPORT."))
-add("classification", "system_only", user("Patient reports chest pain radiating to the left arm for 30 minutes.",
-    "Classify the clinical note into a triage category: emergency, urgent, routine. Output only the category."))
-add("classification", "system_only", user("'How do I reset my password?'",
-    "You are an intent classifier. Possible intents: password_reset, order_status, refund, talk_to_human. Answer with the intent name."))
-add("classification", "long", user("Label each of the following transactions with a spending category (groceries, transport, dining, utilities, entertainment):\n"
-    "2024-03-01 WHOLEFOODS #123 54.20\n2024-03-01 UBER TRIP 13.50\n2024-03-02 PG&E ELECTRIC 88.00\n2024-03-03 NETFLIX 15.49\n"
-    "2024-03-04 CHIPOTLE 11.25\n2024-03-05 SHELL OIL 42.10\n2024-03-06 TRADER JOES 37.80"))
-add("classification", "short", user("Is this sentence a question, a command or a statement? 'Close the door behind you.'"))
-add("classification", "short", user("Which programming language is this snippet written in? `fn main() { println!(\"hi\"); }` Pick from: Go, Rust, C, Swift."))
-add("classification", "short", user("Put this document into the right topic bucket: 'Quarterly VAT return guidance for small businesses'. Buckets: tax, legal, hr, it."))
-add("classification", "short", user("Is this a phishing attempt? 'Your account is locked, verify your identity at http://secure-login.example.top'"))
+add(
+    "classification",
+    "system_only",
+    user(
+        "My package never arrived and the tracking hasn't updated in a week.",
+        "You route customer messages. Reply with exactly one department label from: SHIPPING, RETURNS, BILLING, TECH_SUPPORT.",
+    ),
+)
+add(
+    "classification",
+    "system_only",
+    user(
+        "Patient reports chest pain radiating to the left arm for 30 minutes.",
+        "Classify the clinical note into a triage category: emergency, urgent, routine. Output only the category.",
+    ),
+)
+add(
+    "classification",
+    "system_only",
+    user(
+        "'How do I reset my password?'",
+        "You are an intent classifier. Possible intents: password_reset, order_status, refund, talk_to_human. Answer with the intent name.",
+    ),
+)
+add(
+    "classification",
+    "long",
+    user(
+        "Label each of the following transactions with a spending category (groceries, transport, dining, utilities, entertainment):\n"
+        "2024-03-01 WHOLEFOODS #123 54.20\n2024-03-01 UBER TRIP 13.50\n2024-03-02 PG&E ELECTRIC 88.00\n2024-03-03 NETFLIX 15.49\n"
+        "2024-03-04 CHIPOTLE 11.25\n2024-03-05 SHELL OIL 42.10\n2024-03-06 TRADER JOES 37.80"
+    ),
+)
+add(
+    "classification",
+    "short",
+    user("Is this sentence a question, a command or a statement? 'Close the door behind you.'"),
+)
+add(
+    "classification",
+    "short",
+    user(
+        'Which programming language is this snippet written in? `fn main() { println!("hi"); }` Pick from: Go, Rust, C, Swift.'
+    ),
+)
+add(
+    "classification",
+    "short",
+    user(
+        "Put this document into the right topic bucket: 'Quarterly VAT return guidance for small businesses'. Buckets: tax, legal, hr, it."
+    ),
+)
+add(
+    "classification",
+    "short",
+    user(
+        "Is this a phishing attempt? 'Your account is locked, verify your identity at http://secure-login.example.top'"
+    ),
+)
 
 # --- extraction ----------------------------------------------------------------------------
 for t in [
@@ -193,26 +284,78 @@ for t in [
     "Parse this address into street, city, postal code and country: '221B Baker Street, London NW1 6XE, United Kingdom'",
 ]:
     add("extraction", "short", user(t))
-add("extraction", "system_only", user(LONG_EMAIL,
-    "Extract the action items from the email. Output a JSON array of {\"owner\": str, \"task\": str, \"due\": str|null}."))
-add("extraction", "system_only", user("Meeting with ACME Corp on 2024-05-02 about renewal; contact Jane Roe (jane@acme.com).",
-    "You are an information extraction system. Fill this schema and output JSON only: {company, date, contact_name, contact_email}."))
-add("extraction", "system_only", user("Aspirin 81mg once daily; metformin 500mg twice daily with meals; atorvastatin 20mg at night.",
-    "Identify every medication with its dose and frequency. Respond as a list of key-value pairs."))
-add("extraction", "long", user("Here is a log excerpt. Extract every timestamp and error code:\n"
-    "2024-06-01T10:00:01Z INFO start\n2024-06-01T10:00:05Z ERROR E1042 db timeout\n2024-06-01T10:01:10Z WARN retry\n"
-    "2024-06-01T10:01:12Z ERROR E2001 upstream 503\n2024-06-01T10:02:00Z INFO recovered"))
-add("extraction", "short", user("List all the named entities (people, organizations, locations) in: 'Angela Merkel met Emmanuel Macron in Paris to discuss the EU budget.'"))
-add("extraction", "short", user("Which skills are required in this job ad? Give them as a bullet list. 'Must know Kubernetes, Terraform and AWS; nice to have: Go.'"))
-add("extraction", "short", user("From the table below, give me only the rows where status is FAILED as JSON.\n| id | job | status |\n| 1 | build | OK |\n| 2 | test | FAILED |\n| 3 | lint | FAILED |"))
-add("extraction", "short", user("Extract the key-value pairs from this config line: 'host=db.internal port=5432 user=app sslmode=require'"))
+add(
+    "extraction",
+    "system_only",
+    user(
+        LONG_EMAIL,
+        'Extract the action items from the email. Output a JSON array of {"owner": str, "task": str, "due": str|null}.',
+    ),
+)
+add(
+    "extraction",
+    "system_only",
+    user(
+        "Meeting with ACME Corp on 2024-05-02 about renewal; contact Jane Roe (jane@acme.com).",
+        "You are an information extraction system. Fill this schema and output JSON only: {company, date, contact_name, contact_email}.",
+    ),
+)
+add(
+    "extraction",
+    "system_only",
+    user(
+        "Aspirin 81mg once daily; metformin 500mg twice daily with meals; atorvastatin 20mg at night.",
+        "Identify every medication with its dose and frequency. Respond as a list of key-value pairs.",
+    ),
+)
+add(
+    "extraction",
+    "long",
+    user(
+        "Here is a log excerpt. Extract every timestamp and error code:\n"
+        "2024-06-01T10:00:01Z INFO start\n2024-06-01T10:00:05Z ERROR E1042 db timeout\n2024-06-01T10:01:10Z WARN retry\n"
+        "2024-06-01T10:01:12Z ERROR E2001 upstream 503\n2024-06-01T10:02:00Z INFO recovered"
+    ),
+)
+add(
+    "extraction",
+    "short",
+    user(
+        "List all the named entities (people, organizations, locations) in: 'Angela Merkel met Emmanuel Macron in Paris to discuss the EU budget.'"
+    ),
+)
+add(
+    "extraction",
+    "short",
+    user(
+        "Which skills are required in this job ad? Give them as a bullet list. 'Must know Kubernetes, Terraform and AWS; nice to have: Go.'"
+    ),
+)
+add(
+    "extraction",
+    "short",
+    user(
+        "From the table below, give me only the rows where status is FAILED as JSON.\n| id | job | status |\n| 1 | build | OK |\n| 2 | test | FAILED |\n| 3 | lint | FAILED |"
+    ),
+)
+add(
+    "extraction",
+    "short",
+    user("Extract the key-value pairs from this config line: 'host=db.internal port=5432 user=app sslmode=require'"),
+)
 
 # --- summarization ---------------------------------------------------------------------------
 add("summarization", "long", user("Summarize this article in three sentences:\n\n" + LONG_ARTICLE))
 add("summarization", "long", user("TL;DR please:\n\n" + LONG_EMAIL))
 add("summarization", "long", user(LONG_ARTICLE + "\n\nCan you give me the key points of the above as bullets?"))
-add("summarization", "system_only", user(LONG_ARTICLE, "Summarize the user's text for a busy executive in at most 50 words."))
-add("summarization", "system_only", user(LONG_EMAIL, "You write concise recaps. Condense the following into two lines."))
+add(
+    "summarization",
+    "system_only",
+    user(LONG_ARTICLE, "Summarize the user's text for a busy executive in at most 50 words."),
+)
+add(
+    "summarization", "system_only", user(LONG_EMAIL, "You write concise recaps. Condense the following into two lines.")
+)
 for t in [
     "Give me a one-paragraph summary of the plot of Moby-Dick.",
     "Summarise the main arguments for and against remote work in a short paragraph.",
@@ -224,12 +367,33 @@ for t in [
     "Summarize this meeting transcript: 'Ana: we slipped the launch. Ben: because QA found the payment bug. Ana: new date is the 14th. Ben: I will update the customers.'",
 ]:
     add("summarization", "short", user(t))
-add("summarization", "agent", [{"role": "system", "content": GENERIC_SYS},
-    {"role": "user", "content": "Here is the README of our project:\n# FastQueue\nFastQueue is a Redis-backed job queue with retries, priorities and a web dashboard. It supports Python 3.10+..."},
-    {"role": "assistant", "content": "Thanks, I have read it."},
-    {"role": "user", "content": "Now summarize it in 3 bullet points for the release announcement."}])
-add("summarization", "long", user("Please summarize the following paper abstract in plain English: 'We propose a novel attention mechanism that reduces the quadratic memory cost of transformers to linear by approximating the softmax kernel with random features, achieving comparable accuracy on long-range benchmarks while being 3x faster.'"))
-add("summarization", "short", user("Condense these customer reviews into a short overview of what people like and dislike: 'fast shipping', 'bad packaging', 'great taste', 'too sweet', 'arrived quickly'."))
+add(
+    "summarization",
+    "agent",
+    [
+        {"role": "system", "content": GENERIC_SYS},
+        {
+            "role": "user",
+            "content": "Here is the README of our project:\n# FastQueue\nFastQueue is a Redis-backed job queue with retries, priorities and a web dashboard. It supports Python 3.10+...",
+        },
+        {"role": "assistant", "content": "Thanks, I have read it."},
+        {"role": "user", "content": "Now summarize it in 3 bullet points for the release announcement."},
+    ],
+)
+add(
+    "summarization",
+    "long",
+    user(
+        "Please summarize the following paper abstract in plain English: 'We propose a novel attention mechanism that reduces the quadratic memory cost of transformers to linear by approximating the softmax kernel with random features, achieving comparable accuracy on long-range benchmarks while being 3x faster.'"
+    ),
+)
+add(
+    "summarization",
+    "short",
+    user(
+        "Condense these customer reviews into a short overview of what people like and dislike: 'fast shipping', 'bad packaging', 'great taste', 'too sweet', 'arrived quickly'."
+    ),
+)
 
 # --- translation ------------------------------------------------------------------------------
 for t in [
@@ -239,17 +403,34 @@ for t in [
     "Can you translate the following product description into Spanish? 'Waterproof hiking boots with breathable lining.'",
     "Please translate 'Thank you for your patience' into Italian, Portuguese and Dutch.",
     "What does 'je ne sais quoi' mean in English?",
-    "Translate the UI strings in this JSON to German, keep the keys: {\"save\": \"Save\", \"cancel\": \"Cancel\", \"delete\": \"Delete file\"}",
+    'Translate the UI strings in this JSON to German, keep the keys: {"save": "Save", "cancel": "Cancel", "delete": "Delete file"}',
     "Render this paragraph in Chinese: 'Our office will be closed for the national holiday.'",
     "Localize this error message for Brazilian Portuguese users: 'Your session has expired. Please log in again.'",
 ]:
     add("translation", "short", user(t))
-add("translation", "system_only", user("Good morning, I would like to book a room for two nights.",
-    "You are a professional translator. Translate everything the user writes from English into Korean."))
-add("translation", "system_only", user("Das Projekt wurde erfolgreich abgeschlossen.",
-    "Translate from German to English. Output only the translation."))
-add("translation", "system_only", user("El pedido llegará mañana por la tarde.",
-    "You translate Spanish customer messages into English for our support agents."))
+add(
+    "translation",
+    "system_only",
+    user(
+        "Good morning, I would like to book a room for two nights.",
+        "You are a professional translator. Translate everything the user writes from English into Korean.",
+    ),
+)
+add(
+    "translation",
+    "system_only",
+    user(
+        "Das Projekt wurde erfolgreich abgeschlossen.", "Translate from German to English. Output only the translation."
+    ),
+)
+add(
+    "translation",
+    "system_only",
+    user(
+        "El pedido llegará mañana por la tarde.",
+        "You translate Spanish customer messages into English for our support agents.",
+    ),
+)
 add("translation", "long", user("Translate this letter into French, keeping the formal tone:\n\n" + LONG_EMAIL))
 add("translation", "short", user("Translate 'bonjour, comment ça va ?' to english"))
 add("translation", "short", user("What is the Russian for 'good luck'?"))
@@ -270,26 +451,96 @@ for t in [
 ]:
     add("code_generation", "short", user(t))
 add("code_generation", "code", user(PY_SNIPPET + "\n# TODO: make load_users skip blank lines and handle a header row"))
-add("code_generation", "code", user("Complete this function:\n\ndef merge_intervals(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:\n    \"\"\"Merge overlapping intervals.\"\"\"\n"))
-add("code_generation", "agent", user("In app/models.py add a `created_at` timestamp field to the Order model and a migration for it.", AIDER_SYS))
-add("code_generation", "agent", user("<task>\nFix the failing test in tests/test_api.py::test_create_user; it returns 500 instead of 201.\n</task>", CLINE_SYS))
-add("code_generation", "agent", user("Implement pagination for the /api/orders endpoint in the repository at /workspace/shop. Use limit and offset query parameters and add tests.", OPENHANDS_SYS))
-add("code_generation", "agent", user("Refactor utils/dates.py to use zoneinfo instead of pytz; keep the public functions the same.", AIDER_SYS))
-add("code_generation", "agent", user("Traceback (most recent call last):\n  File \"app.py\", line 22, in <module>\n    main()\n  File \"app.py\", line 18, in main\n    cfg = json.load(open(path))\nFileNotFoundError: [Errno 2] No such file or directory: 'config.json'\n\nPlease fix this so the app falls back to defaults.", CLINE_SYS))
-add("code_generation", "system_only", user("A function that returns the n-th Fibonacci number iteratively, in Go.",
-    "You are a code generator. Reply with code only, no explanations."))
+add(
+    "code_generation",
+    "code",
+    user(
+        'Complete this function:\n\ndef merge_intervals(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:\n    """Merge overlapping intervals."""\n'
+    ),
+)
+add(
+    "code_generation",
+    "agent",
+    user("In app/models.py add a `created_at` timestamp field to the Order model and a migration for it.", AIDER_SYS),
+)
+add(
+    "code_generation",
+    "agent",
+    user(
+        "<task>\nFix the failing test in tests/test_api.py::test_create_user; it returns 500 instead of 201.\n</task>",
+        CLINE_SYS,
+    ),
+)
+add(
+    "code_generation",
+    "agent",
+    user(
+        "Implement pagination for the /api/orders endpoint in the repository at /workspace/shop. Use limit and offset query parameters and add tests.",
+        OPENHANDS_SYS,
+    ),
+)
+add(
+    "code_generation",
+    "agent",
+    user("Refactor utils/dates.py to use zoneinfo instead of pytz; keep the public functions the same.", AIDER_SYS),
+)
+add(
+    "code_generation",
+    "agent",
+    user(
+        'Traceback (most recent call last):\n  File "app.py", line 22, in <module>\n    main()\n  File "app.py", line 18, in main\n    cfg = json.load(open(path))\nFileNotFoundError: [Errno 2] No such file or directory: \'config.json\'\n\nPlease fix this so the app falls back to defaults.',
+        CLINE_SYS,
+    ),
+)
+add(
+    "code_generation",
+    "system_only",
+    user(
+        "A function that returns the n-th Fibonacci number iteratively, in Go.",
+        "You are a code generator. Reply with code only, no explanations.",
+    ),
+)
 
 # --- code review ---------------------------------------------------------------------------------------
 add("code_review", "diff", user("Please review this pull request:\n\n" + DIFF_1))
 add("code_review", "diff", user(DIFF_2))
 add("code_review", "diff", user("Any problems with this change before I merge it?\n\n" + DIFF_2))
-add("code_review", "diff", user(DIFF_1, "You are a senior engineer doing code review. Point out bugs, security issues and style problems, then give a verdict: approve or request changes."))
+add(
+    "code_review",
+    "diff",
+    user(
+        DIFF_1,
+        "You are a senior engineer doing code review. Point out bugs, security issues and style problems, then give a verdict: approve or request changes.",
+    ),
+)
 add("code_review", "code", user("Review this code for bugs and edge cases:\n\n" + PY_SNIPPET))
-add("code_review", "code", user(JS_SNIPPET + "\nWhat's wrong with this code? It sometimes throws on customers with no orders."))
+add(
+    "code_review",
+    "code",
+    user(JS_SNIPPET + "\nWhat's wrong with this code? It sometimes throws on customers with no orders."),
+)
 add("code_review", "code", user("Is this implementation correct and idiomatic?\n\n" + PY_SNIPPET))
-add("code_review", "system_only", user(PY_SNIPPET, "Act as a strict code reviewer. List issues by severity with line references. Do not rewrite the code."))
-add("code_review", "agent", user("Review the changes on this branch compared to main and tell me if anything looks risky:\n\n" + DIFF_1, CLINE_SYS))
-add("code_review", "agent", user("Do a security review of app/auth.py and report vulnerabilities; do not modify files.", OPENHANDS_SYS))
+add(
+    "code_review",
+    "system_only",
+    user(
+        PY_SNIPPET,
+        "Act as a strict code reviewer. List issues by severity with line references. Do not rewrite the code.",
+    ),
+)
+add(
+    "code_review",
+    "agent",
+    user(
+        "Review the changes on this branch compared to main and tell me if anything looks risky:\n\n" + DIFF_1,
+        CLINE_SYS,
+    ),
+)
+add(
+    "code_review",
+    "agent",
+    user("Do a security review of app/auth.py and report vulnerabilities; do not modify files.", OPENHANDS_SYS),
+)
 for t in [
     "Can you critique my approach of storing JWTs in localStorage?",
     "Give me feedback on my pull request: I replaced the ORM calls in the report module with raw SQL for speed.",
@@ -313,16 +564,52 @@ for t in [
     "Draw up the component diagram for a ride-sharing app backend and explain how the services communicate.",
 ]:
     add("architecture_design", "short", user(t))
-add("architecture_design", "system_only", user("We are building an internal feature-flag service for 40 microservices.",
-    "You are a principal software architect. Produce an architecture decision record: context, options considered, decision, consequences."))
-add("architecture_design", "system_only", user("A photo sharing app for 5 million users.",
-    "Act as a system design interviewer's ideal candidate: give the high-level design, data model, scaling and bottlenecks."))
-add("architecture_design", "agent", user("Before we write any code: propose the architecture for adding multi-region support to this service. Do not edit files yet; write the plan in docs/design/multi-region.md.", OPENHANDS_SYS))
-add("architecture_design", "agent", user("How should I structure the modules of this codebase so that the payment providers are pluggable? Give me the design, not code yet.", AIDER_SYS))
-add("architecture_design", "long", user("Our current setup: a single Node.js API server, one MySQL instance, cron jobs on the same VM, files on local disk. "
-    "Traffic is growing 20% a month, deploys take the site down, and a disk failure last month lost a day of uploads. "
-    "Propose a target architecture for the next 18 months, a migration path in phases, and the main risks."))
-add("architecture_design", "short", user("CQRS and event sourcing for an order management system: worth it or overkill? Explain the trade-offs."))
+add(
+    "architecture_design",
+    "system_only",
+    user(
+        "We are building an internal feature-flag service for 40 microservices.",
+        "You are a principal software architect. Produce an architecture decision record: context, options considered, decision, consequences.",
+    ),
+)
+add(
+    "architecture_design",
+    "system_only",
+    user(
+        "A photo sharing app for 5 million users.",
+        "Act as a system design interviewer's ideal candidate: give the high-level design, data model, scaling and bottlenecks.",
+    ),
+)
+add(
+    "architecture_design",
+    "agent",
+    user(
+        "Before we write any code: propose the architecture for adding multi-region support to this service. Do not edit files yet; write the plan in docs/design/multi-region.md.",
+        OPENHANDS_SYS,
+    ),
+)
+add(
+    "architecture_design",
+    "agent",
+    user(
+        "How should I structure the modules of this codebase so that the payment providers are pluggable? Give me the design, not code yet.",
+        AIDER_SYS,
+    ),
+)
+add(
+    "architecture_design",
+    "long",
+    user(
+        "Our current setup: a single Node.js API server, one MySQL instance, cron jobs on the same VM, files on local disk. "
+        "Traffic is growing 20% a month, deploys take the site down, and a disk failure last month lost a day of uploads. "
+        "Propose a target architecture for the next 18 months, a migration path in phases, and the main risks."
+    ),
+)
+add(
+    "architecture_design",
+    "short",
+    user("CQRS and event sourcing for an order management system: worth it or overkill? Explain the trade-offs."),
+)
 add("architecture_design", "short", user("What's a good sharding strategy for a chat application's message store?"))
 
 # --- math reasoning ------------------------------------------------------------------------------------------
@@ -341,10 +628,24 @@ for t in [
     "Is 221 a prime number?",
 ]:
     add("math_reasoning", "short", user(t))
-add("math_reasoning", "system_only", user("A bag has 3 red and 5 blue balls. Two are drawn without replacement. P(both red)?",
-    "You are a math tutor. Reason step by step and put the final answer in a box."))
-add("math_reasoning", "system_only", user("x^2 - 5x + 6 = 0", "Solve the equation given by the user and verify the roots."))
-add("math_reasoning", "short", user("Janet has 3 times as many apples as Tom. Together they have 48. How many does Tom have?"))
+add(
+    "math_reasoning",
+    "system_only",
+    user(
+        "A bag has 3 red and 5 blue balls. Two are drawn without replacement. P(both red)?",
+        "You are a math tutor. Reason step by step and put the final answer in a box.",
+    ),
+)
+add(
+    "math_reasoning",
+    "system_only",
+    user("x^2 - 5x + 6 = 0", "Solve the equation given by the user and verify the roots."),
+)
+add(
+    "math_reasoning",
+    "short",
+    user("Janet has 3 times as many apples as Tom. Together they have 48. How many does Tom have?"),
+)
 add("math_reasoning", "short", user("What's the expected value of the sum of two dice?"))
 
 # --- creative writing ---------------------------------------------------------------------------------------------
@@ -361,13 +662,35 @@ for t in [
     "Write a sonnet for my wife's 40th birthday.",
 ]:
     add("creative_writing", "short", user(t))
-add("creative_writing", "system_only", user("A dragon who is afraid of fire.",
-    "You are a children's book author. Turn the user's idea into a whimsical story of about 300 words."))
-add("creative_writing", "system_only", user("Topic: the first day of spring",
-    "You are a poet. Write a rhyming poem of four stanzas on the topic the user gives."))
-add("creative_writing", "short", user("Continue this story: 'The door creaked open, and for the first time in a hundred years, the library breathed.'"))
+add(
+    "creative_writing",
+    "system_only",
+    user(
+        "A dragon who is afraid of fire.",
+        "You are a children's book author. Turn the user's idea into a whimsical story of about 300 words.",
+    ),
+)
+add(
+    "creative_writing",
+    "system_only",
+    user(
+        "Topic: the first day of spring",
+        "You are a poet. Write a rhyming poem of four stanzas on the topic the user gives.",
+    ),
+)
+add(
+    "creative_writing",
+    "short",
+    user(
+        "Continue this story: 'The door creaked open, and for the first time in a hundred years, the library breathed.'"
+    ),
+)
 add("creative_writing", "short", user("Write a product tagline and a short jingle for a smart water bottle."))
-add("creative_writing", "short", user("Invent a character for my fantasy novel: a disgraced knight turned cartographer. Give backstory and a flaw."))
+add(
+    "creative_writing",
+    "short",
+    user("Invent a character for my fantasy novel: a disgraced knight turned cartographer. Give backstory and a flaw."),
+)
 
 # --- general -----------------------------------------------------------------------------------------------------------
 for t in [
@@ -388,16 +711,35 @@ for t in [
 ]:
     add("general", "short", user(t))
 add("general", "system_only", user("what can you do?", GENERIC_SYS))
-add("general", "agent", [{"role": "system", "content": GENERIC_SYS}, {"role": "user", "content": "I'm moving to Berlin next month."},
-    {"role": "assistant", "content": "Exciting! How can I help with the move?"}, {"role": "user", "content": "What documents do I need to register my address there?"}])
+add(
+    "general",
+    "agent",
+    [
+        {"role": "system", "content": GENERIC_SYS},
+        {"role": "user", "content": "I'm moving to Berlin next month."},
+        {"role": "assistant", "content": "Exciting! How can I help with the move?"},
+        {"role": "user", "content": "What documents do I need to register my address there?"},
+    ],
+)
 
 
 def main() -> None:
     out = Path(__file__).with_name("task_eval.jsonl")
     with out.open("w") as fh:
         for i, (label, kind, messages) in enumerate(E):
-            fh.write(json.dumps({"id": i, "label": label, "kind": kind, "split": "dev" if i % 2 == 0 else "test",
-                                 "messages": messages}, ensure_ascii=False) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "id": i,
+                        "label": label,
+                        "kind": kind,
+                        "split": "dev" if i % 2 == 0 else "test",
+                        "messages": messages,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
     print(f"wrote {len(E)} examples to {out}")
 
 

@@ -10,6 +10,7 @@ taken as available, and failures at request time are handled by fallbacks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -73,10 +74,8 @@ class AvailabilityMonitor:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
 
     async def refresh(self) -> AvailabilitySnapshot:
         self._snapshot = await self.probe()
@@ -110,14 +109,14 @@ class AvailabilityMonitor:
             litellm_up = status == 200
             detail = "ok" if litellm_up else f"GET /v1/models -> {status}"
             if litellm_up and isinstance(data, dict) and isinstance(data.get("data"), list):
-                litellm_models = tuple(
-                    str(m.get("id")) for m in data["data"] if isinstance(m, dict) and m.get("id")
-                )
+                litellm_models = tuple(str(m.get("id")) for m in data["data"] if isinstance(m, dict) and m.get("id"))
         except UpstreamError as exc:
             litellm_up, detail = False, exc.message
 
         local = [m for m in self.catalog.models if m.api_base is not None]
-        probed = dict(zip([m.name for m in local], await asyncio.gather(*(self._probe_backend(m) for m in local)), strict=True))
+        probed = dict(
+            zip([m.name for m in local], await asyncio.gather(*(self._probe_backend(m) for m in local)), strict=True)
+        )
         states: dict[str, ModelState] = {}
         for model in self.catalog.models:
             missing = model.missing_key(env)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from src.router.config_errors import ConfigError, format_validation_error, load_yaml_file
 
 ENV_PREFIX = "os.environ/"
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})  # noqa: S104  (compared, never bound)
 
 
 class _LiteLLMParams(BaseModel):
@@ -117,4 +117,3 @@ def parse_catalog(data: object, *, source: str) -> Catalog:
 
 def load_catalog(path: Path) -> Catalog:
     return parse_catalog(load_yaml_file(path), source=str(path))
-

@@ -46,7 +46,9 @@ class ChatResult:
     stream: AsyncIterator[bytes] | None = None
 
 
-def classify_request(body: Mapping[str, Any], headers: Mapping[str, str], classifier: Classifier) -> tuple[Classification, int]:
+def classify_request(
+    body: Mapping[str, Any], headers: Mapping[str, str], classifier: Classifier
+) -> tuple[Classification, int]:
     conv = conversation(body["messages"])
     hint = explicit_task(body, headers)
     if hint is not None:

@@ -1,8 +1,8 @@
 """Command line: validate a rules file, explain a routing decision, score the classifier.
 
-    python -m src.router.cli validate [--rules config/routing_rules.yaml] [--litellm-config config/litellm.yaml]
-    python -m src.router.cli explain "review this diff ..." [--system "..."] [--model auto] [--router URL]
-    python -m src.router.cli eval [--write docs/classifier_eval.md]
+python -m src.router.cli validate [--rules config/routing_rules.yaml] [--litellm-config config/litellm.yaml]
+python -m src.router.cli explain "review this diff ..." [--system "..."] [--model auto] [--router URL]
+python -m src.router.cli eval [--write docs/classifier_eval.md]
 """
 
 from __future__ import annotations
@@ -43,8 +43,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(f"{args.rules}: OK ({len(rules.rules)} rules, default "
-          f"{rules.default.model if rules.default else 'none'}; models checked against {len(catalog.models)} in LiteLLM config)")
+    print(
+        f"{args.rules}: OK ({len(rules.rules)} rules, default "
+        f"{rules.default.model if rules.default else 'none'}; "
+        f"models checked against {len(catalog.models)} in LiteLLM config)"
+    )
     return 0
 
 
@@ -52,7 +55,8 @@ def _offline_explain(body: dict[str, Any], args: argparse.Namespace) -> dict[str
     catalog = load_catalog(_litellm_config(args.litellm_config))
     rules = load_rules(args.rules, known_models=catalog.names())
     availability = {
-        m.name: ModelState(False, f"no key: {missing} is not set") if (missing := m.missing_key(os.environ))
+        m.name: ModelState(False, f"no key: {missing} is not set")
+        if (missing := m.missing_key(os.environ))
         else ModelState(True, "assumed up (offline: backends not probed)")
         for m in catalog.models
     }
@@ -71,9 +75,14 @@ def cmd_explain(args: argparse.Namespace) -> int:
     body = {"model": args.model, "messages": messages}
     try:
         if args.router:
-            req = urllib.request.Request(args.router.rstrip("/") + "/v1/route", data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
-            with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - the user's own router URL
+            if not args.router.startswith(("http://", "https://")):
+                raise SystemExit(f"--router must be an http(s) URL, not {args.router!r}")
+            req = urllib.request.Request(  # noqa: S310  (scheme checked above)
+                args.router.rstrip("/") + "/v1/route",
+                data=json.dumps(body).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310  (scheme checked above)
                 result = json.loads(resp.read())
         else:
             result = _offline_explain(body, args)
@@ -105,8 +114,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m src.router.cli", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m src.router.cli", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("validate", "explain"):
         p = sub.add_parser(name)

@@ -1,6 +1,6 @@
 """Scoring a classifier on the labelled request set, and timing it on long agent prompts.
 
-    python -m src.router.cli eval [--data benchmarks/task_eval/task_eval.jsonl] [--write docs/classifier_eval.md]
+python -m src.router.cli eval [--data benchmarks/task_eval/task_eval.jsonl] [--write docs/classifier_eval.md]
 """
 
 from __future__ import annotations
@@ -73,7 +73,10 @@ def long_agent_conversation(tokens: int = 4096) -> list[dict[str, Any]]:
     system = "You are OpenHands agent, a helpful AI assistant that can interact with a computer to solve tasks. " * 8
     return [
         {"role": "system", "content": system},
-        {"role": "user", "content": "Here is the file:\n```python\n" + code + "\n```\nPlease add type hints to score()."},
+        {
+            "role": "user",
+            "content": "Here is the file:\n```python\n" + code + "\n```\nPlease add type hints to score().",
+        },
     ]
 
 
@@ -99,9 +102,16 @@ def render_markdown(name: str, results: dict[str, Scores], lat: dict[str, float]
     lines += ["| task type | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for t, (p, r, f, n) in full.per_type.items():
         lines.append(f"| {t} | {p:.2f} | {r:.2f} | {f:.2f} | {n} |")
-    lines += ["", f"Latency (conversation parse + classify, {chars:,} characters ≈ {chars // 4:,} tokens of agent "
-              f"prompt): p50 {lat['p50_us']:.1f} µs, p99 {lat['p99_us']:.1f} µs, max {lat['max_us']:.1f} µs.", ""]
+    lines += [
+        "",
+        f"Latency (conversation parse + classify, {chars:,} characters ≈ {chars // 4:,} tokens of agent "
+        f"prompt): p50 {lat['p50_us']:.1f} µs, p99 {lat['p99_us']:.1f} µs, max {lat['max_us']:.1f} µs.",
+        "",
+    ]
     if full.errors:
-        lines += ["Misclassified (id, kind: label → predicted): " + "; ".join(
-            f"{i} {k}: {lbl} → {p}" for i, k, lbl, p in full.errors), ""]
+        lines += [
+            "Misclassified (id, kind: label → predicted): "
+            + "; ".join(f"{i} {k}: {lbl} → {p}" for i, k, lbl, p in full.errors),
+            "",
+        ]
     return "\n".join(lines)

@@ -39,7 +39,8 @@ def _task(value: object, where: str, param: str | None) -> TaskType:
     if isinstance(value, str) and value in TASK_TYPES:
         return TaskType(value)
     raise InvalidRequest(
-        f"{where} {value!r} is not a task type; allowed: {', '.join(TASK_TYPES)}.", param=param,
+        f"{where} {value!r} is not a task type; allowed: {', '.join(TASK_TYPES)}.",
+        param=param,
         code="invalid_task_type",
     )
 
@@ -67,9 +68,7 @@ def content_text(content: object) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(
-            p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)
-        )
+        return "\n".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
     return ""
 
 

@@ -126,8 +126,14 @@ def _conditions_hold(
     def check(cond: Condition) -> bool:
         value = _signal_value(cond, features, load, budget)
         result = value is not None and cond.holds(value)
-        trace.append({"condition": cond.describe(), "value": value, "holds": result,
-                      **({"absent": True} if value is None else {})})
+        trace.append(
+            {
+                "condition": cond.describe(),
+                "value": value,
+                "holds": result,
+                **({"absent": True} if value is None else {}),
+            }
+        )
         return result
 
     if rule.when and not all([check(c) for c in rule.when]):
@@ -135,9 +141,7 @@ def _conditions_hold(
     return not rule.when_any or any([check(c) for c in rule.when_any])
 
 
-def _usable(
-    model: str, availability: Mapping[str, ModelState], budget: BudgetSnapshot
-) -> str | None:
+def _usable(model: str, availability: Mapping[str, ModelState], budget: BudgetSnapshot) -> str | None:
     """None if the model may be used, else why not."""
     state = availability.get(model)
     if state is None:
@@ -165,11 +169,21 @@ def decide(
         signals["load_notes"] = list(load.notes)
 
     if features.pinned_model is not None:
-        return Decision(cls.task_type, cls.confidence, features.pinned_model, PINNED_RULE,
-                        "the client named this model", (), (), signals)
+        return Decision(
+            cls.task_type,
+            cls.confidence,
+            features.pinned_model,
+            PINNED_RULE,
+            "the client named this model",
+            (),
+            (),
+            signals,
+        )
 
     trace: list[dict[str, Any]] = []
-    chosen_rule, rule_name, reason, chain = None, DEFAULT_RULE, "", ()
+    chosen_rule: Rule | None = None
+    rule_name, reason = DEFAULT_RULE, ""
+    chain: tuple[str, ...] = ()
     for index, rule in enumerate(rules.rules):
         if rule.task_type is not None and rule.task_type is not cls.task_type:
             continue
@@ -194,9 +208,18 @@ def decide(
         elif not usable:
             skipped.append((model, why_not))
     if not usable:
-        return Decision(cls.task_type, cls.confidence, None, rule_name,
-                        "no candidate model is available", (), tuple(skipped), signals)
+        return Decision(
+            cls.task_type,
+            cls.confidence,
+            None,
+            rule_name,
+            "no candidate model is available",
+            (),
+            tuple(skipped),
+            signals,
+        )
     if skipped:
         reason = f"{reason} (fell through: {', '.join(f'{m}: {w}' for m, w in skipped)})"
-    return Decision(cls.task_type, cls.confidence, usable[0], rule_name, reason,
-                    tuple(usable[1:]), tuple(skipped), signals)
+    return Decision(
+        cls.task_type, cls.confidence, usable[0], rule_name, reason, tuple(usable[1:]), tuple(skipped), signals
+    )

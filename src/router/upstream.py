@@ -8,7 +8,6 @@ to the router's error tree.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -65,7 +64,7 @@ class _AiohttpResponse:
     async def read(self) -> bytes:
         try:
             return await self._resp.read()
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UpstreamTimeout("The upstream stopped sending before the response was complete.") from exc
         except aiohttp.ClientError as exc:
             raise UpstreamUnreachable(f"The upstream connection failed mid-response: {exc}") from exc
@@ -76,7 +75,7 @@ class _AiohttpResponse:
         try:
             async for chunk in self._resp.content.iter_any():
                 yield chunk
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UpstreamTimeout("The upstream stopped sending mid-stream.") from exc
         except aiohttp.ClientError as exc:
             raise UpstreamUnreachable(f"The upstream connection failed mid-stream: {exc}") from exc
@@ -107,7 +106,7 @@ class AiohttpUpstream:
         url = target.base_url.rstrip("/") + "/chat/completions"
         try:
             resp = await self._session.post(url, data=body, headers=headers, timeout=self._timeout)
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UpstreamTimeout(f"The upstream at {target.base_url} did not answer in time.") from exc
         except aiohttp.ClientError as exc:
             raise UpstreamUnreachable(f"The upstream at {target.base_url} is unreachable: {exc}") from exc
@@ -116,15 +115,13 @@ class AiohttpUpstream:
     async def get_json(self, url: str, api_key: str | None, timeout_s: float) -> tuple[int, object]:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         try:
-            async with self._session.get(
-                url, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s)
-            ) as resp:
+            async with self._session.get(url, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
                 try:
                     data: object = await resp.json(content_type=None)
                 except ValueError:
                     data = None
                 return resp.status, data
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UpstreamTimeout(f"{url} did not answer within {timeout_s:g}s") from exc
         except aiohttp.ClientError as exc:
             raise UpstreamUnreachable(f"{url} is unreachable: {exc}") from exc

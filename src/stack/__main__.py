@@ -1,9 +1,9 @@
 """`python -m src.stack setup|run`: the logic behind `make run` and the start scripts.
 
-    setup   build llama-server (cached), fetch the embedded model (cached), create
-            config/litellm.yaml and .env from the examples if missing
-    run     setup, then start llama-server, LiteLLM and the router, wait until all three are
-            healthy, print the base URL, and stop all three on Ctrl-C
+setup   build llama-server (cached), fetch the embedded model (cached), create
+        config/litellm.yaml and .env from the examples if missing
+run     setup, then start llama-server, LiteLLM and the router, wait until all three are
+        healthy, print the base URL, and stop all three on Ctrl-C
 """
 
 from __future__ import annotations
@@ -55,18 +55,27 @@ def run() -> int:
     host = env.get("ROUTER_HOST", "127.0.0.1")
     busy = [f"{name} port {p}" for name, p in vars(ports).items() if port_in_use(p)]
     if busy:
-        print(f"cannot start: already in use: {', '.join(busy)} (stop what holds them, or set "
-              "LLAMA_SERVER_PORT / LITELLM_PORT / ROUTER_PORT in .env)", file=sys.stderr)
+        print(
+            f"cannot start: already in use: {', '.join(busy)} (stop what holds them, or set "
+            "LLAMA_SERVER_PORT / LITELLM_PORT / ROUTER_PORT in .env)",
+            file=sys.stderr,
+        )
         return 2
     key = env["LITELLM_MASTER_KEY"]
     litellm_config = REPO_ROOT / env.get("LITELLM_CONFIG", "config/litellm.yaml")
     specs = [
         llama_server_spec(binary, model, ports.llama),
         litellm_spec(litellm_config, ports.litellm, key, env),
-        router_spec(ports.router, litellm_url=f"http://127.0.0.1:{ports.litellm}", master_key=key,
-                    litellm_config=litellm_config,
-                    rules=REPO_ROOT / env.get("ROUTING_RULES", "config/routing_rules.yaml"),
-                    env=env, cwd=REPO_ROOT, host=host),
+        router_spec(
+            ports.router,
+            litellm_url=f"http://127.0.0.1:{ports.litellm}",
+            master_key=key,
+            litellm_config=litellm_config,
+            rules=REPO_ROOT / env.get("ROUTING_RULES", "config/routing_rules.yaml"),
+            env=env,
+            cwd=REPO_ROOT,
+            host=host,
+        ),
     ]
     running: list[RunningService] = []
 
@@ -81,20 +90,30 @@ def run() -> int:
             svc = start(spec, logs)
             running.append(svc)
             took = wait_healthy(svc)
-            print(f"  {spec.name:<13} healthy in {took:5.1f}s  (pid {svc.pid}, log {svc.log_path.relative_to(REPO_ROOT)})", flush=True)
+            print(
+                f"  {spec.name:<13} healthy in {took:5.1f}s "
+                f" (pid {svc.pid}, log {svc.log_path.relative_to(REPO_ROOT)})",
+                flush=True,
+            )
         base = f"http://127.0.0.1:{ports.router}/v1"
-        print(f"""
+        print(
+            f"""
 The stack is up. OpenAI-compatible base URL: {base}
 
   curl {base}/chat/completions -H 'Content-Type: application/json' \\
     -d '{{"model": "auto", "messages": [{{"role": "user", "content": "Say hello in five words."}}]}}'
 
-Ctrl-C stops all three.""", flush=True)
+Ctrl-C stops all three.""",
+            flush=True,
+        )
         while all(s.alive() for s in running):
             time.sleep(0.5)
         dead = next(s for s in running if not s.alive())
-        print(f"{dead.spec.name} exited with status {dead.proc.returncode}; stopping the stack. "
-              f"Log tail:\n{dead.log_tail()}", file=sys.stderr)
+        print(
+            f"{dead.spec.name} exited with status {dead.proc.returncode}; stopping the stack. "
+            f"Log tail:\n{dead.log_tail()}",
+            file=sys.stderr,
+        )
         return 1
     except ServiceError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -107,8 +126,9 @@ Ctrl-C stops all three.""", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m src.stack", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m src.stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=("setup", "run"))
     args = parser.parse_args(argv)
     if args.command == "setup":

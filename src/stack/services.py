@@ -7,6 +7,7 @@ after a grace period.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -66,10 +67,8 @@ class RunningService:
             self.kill()
 
     def kill(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.proc.wait(timeout=10)
 
 
@@ -86,9 +85,11 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def http_ok(url: str, headers: Mapping[str, str] | None = None, timeout_s: float = 2.0) -> bool:
-    req = urllib.request.Request(url, headers=dict(headers or {}))
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"not an HTTP URL: {url!r}")
+    req = urllib.request.Request(url, headers=dict(headers or {}))  # noqa: S310  (scheme checked above)
     try:
-        with urllib.request.urlopen(req, timeout=timeout_s) as resp:  # noqa: S310 - loopback URLs we built
+        with urllib.request.urlopen(req, timeout=timeout_s) as resp:  # noqa: S310  (scheme checked above)
             return bool(200 <= resp.status < 300)
     except (urllib.error.URLError, OSError):
         return False

@@ -28,19 +28,37 @@ class StackPorts:
     router: int = 5000
 
 
-def llama_server_spec(binary: Path, model: Path, port: int, *, alias: str = EMBEDDED_ALIAS,
-                      parallel: int = 4, ctx_size: int = 16384) -> ServiceSpec:
+def llama_server_spec(
+    binary: Path, model: Path, port: int, *, alias: str = EMBEDDED_ALIAS, parallel: int = 4, ctx_size: int = 16384
+) -> ServiceSpec:
     argv = [
-        str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(port),
-        "--alias", alias,
+        str(binary),
+        "-m",
+        str(model),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--alias",
+        alias,
         "--metrics",  # Prometheus /metrics: the router reads the queue from it
         "--slots",  # GET /slots: which slots are busy
         "--jinja",  # the model's chat template with tool calls (OpenHands, Cline send tools)
-        "-c", str(ctx_size), "-np", str(parallel), "--kv-unified",  # slots share one context
-        "--threads", str(max(1, os.cpu_count() or 1)),
+        "-c",
+        str(ctx_size),
+        "-np",
+        str(parallel),
+        "--kv-unified",  # slots share one context
+        "--threads",
+        str(max(1, os.cpu_count() or 1)),
     ]
-    return ServiceSpec("llama-server", argv, f"http://127.0.0.1:{port}/health",
-                       env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, ready_timeout_s=120)
+    return ServiceSpec(
+        "llama-server",
+        argv,
+        f"http://127.0.0.1:{port}/health",
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        ready_timeout_s=120,
+    )
 
 
 def litellm_spec(config: Path, port: int, master_key: str, env: Mapping[str, str]) -> ServiceSpec:
@@ -53,12 +71,20 @@ def litellm_spec(config: Path, port: int, master_key: str, env: Mapping[str, str
         "NO_DOCS": "True",
     }
     argv = [str(litellm_bin), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
-    return ServiceSpec("litellm", argv, f"http://127.0.0.1:{port}/health/liveliness", env=full_env,
-                       ready_timeout_s=180)
+    return ServiceSpec("litellm", argv, f"http://127.0.0.1:{port}/health/liveliness", env=full_env, ready_timeout_s=180)
 
 
-def router_spec(port: int, *, litellm_url: str, master_key: str, litellm_config: Path,
-                rules: Path, env: Mapping[str, str], cwd: Path, host: str = "127.0.0.1") -> ServiceSpec:
+def router_spec(
+    port: int,
+    *,
+    litellm_url: str,
+    master_key: str,
+    litellm_config: Path,
+    rules: Path,
+    env: Mapping[str, str],
+    cwd: Path,
+    host: str = "127.0.0.1",
+) -> ServiceSpec:
     full_env = {
         **env,
         "LITELLM_BASE_URL": litellm_url,
@@ -66,10 +92,18 @@ def router_spec(port: int, *, litellm_url: str, master_key: str, litellm_config:
         "LITELLM_CONFIG": str(litellm_config),
         "ROUTING_RULES": str(rules),
     }
-    argv = [sys.executable, "-m", "uvicorn", "src.router.policy_router:app", "--host", host,
-            "--port", str(port), "--no-access-log"]
-    return ServiceSpec("router", argv, f"http://127.0.0.1:{port}/health", env=full_env, cwd=cwd,
-                       ready_timeout_s=60)
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "src.router.policy_router:app",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--no-access-log",
+    ]
+    return ServiceSpec("router", argv, f"http://127.0.0.1:{port}/health", env=full_env, cwd=cwd, ready_timeout_s=60)
 
 
 def render_litellm_config(example: Path, api_bases: Mapping[str, str]) -> str:

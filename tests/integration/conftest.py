@@ -44,34 +44,57 @@ def start_stack(tmp: Path) -> Stack:
     llama_port, litellm_port, router_port, down_port = (free_port() for _ in range(4))
     down = f"http://127.0.0.1:{down_port}"
     config = tmp / "litellm.yaml"
-    config.write_text(render_litellm_config(
-        REPO / "config" / "litellm.example.yaml",
-        {"local-small": f"http://127.0.0.1:{llama_port}/v1", "llama-cpp-7b": f"{down}/v1", "qwen-14b-vllm": f"{down}/v1"},
-    ))
+    config.write_text(
+        render_litellm_config(
+            REPO / "config" / "litellm.example.yaml",
+            {
+                "local-small": f"http://127.0.0.1:{llama_port}/v1",
+                "llama-cpp-7b": f"{down}/v1",
+                "qwen-14b-vllm": f"{down}/v1",
+            },
+        )
+    )
     env = base_env()
     logs = tmp / "logs"
     services: dict[str, RunningService] = {}
     specs: list[ServiceSpec] = [
         llama_server_spec(binary, model, llama_port),
         litellm_spec(config, litellm_port, MASTER_KEY, env),
-        router_spec(router_port, litellm_url=f"http://127.0.0.1:{litellm_port}", master_key=MASTER_KEY,
-                    litellm_config=config, rules=REPO / "config" / "routing_rules.yaml", env=env, cwd=REPO),
+        router_spec(
+            router_port,
+            litellm_url=f"http://127.0.0.1:{litellm_port}",
+            master_key=MASTER_KEY,
+            litellm_config=config,
+            rules=REPO / "config" / "routing_rules.yaml",
+            env=env,
+            cwd=REPO,
+        ),
     ]
     try:
         for spec in specs:
             services[spec.name] = start(spec, logs)
             wait_healthy(services[spec.name])
         # Ready means LiteLLM answered and the embedded model's backend was probed up.
-        wait_healthy(RunningService(
-            ServiceSpec("router-ready", [], f"http://127.0.0.1:{router_port}/ready", ready_timeout_s=60),
-            services["router"].proc, services["router"].log_path,
-        ))
+        wait_healthy(
+            RunningService(
+                ServiceSpec("router-ready", [], f"http://127.0.0.1:{router_port}/ready", ready_timeout_s=60),
+                services["router"].proc,
+                services["router"].log_path,
+            )
+        )
     except BaseException:
         for svc in services.values():
             svc.stop()
         raise
-    return Stack(f"http://127.0.0.1:{router_port}", f"http://127.0.0.1:{litellm_port}",
-                 f"http://127.0.0.1:{llama_port}", down, services, config, tmp)
+    return Stack(
+        f"http://127.0.0.1:{router_port}",
+        f"http://127.0.0.1:{litellm_port}",
+        f"http://127.0.0.1:{llama_port}",
+        down,
+        services,
+        config,
+        tmp,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -51,15 +51,19 @@ def test_unknown_model_is_a_404_naming_the_available_ones(stack: Stack) -> None:
 
 
 def test_invalid_json_is_a_400_envelope(stack: Stack) -> None:
-    resp = httpx.post(stack.router_url + "/v1/chat/completions", content=b'{"model": "auto", "messages": [',
-                      headers={"content-type": "application/json"})
+    resp = httpx.post(
+        stack.router_url + "/v1/chat/completions",
+        content=b'{"model": "auto", "messages": [',
+        headers={"content-type": "application/json"},
+    )
     assert resp.status_code == 400
     assert resp.json()["error"]["code"] == "invalid_json"
 
 
 def test_a_task_whose_backends_are_down_falls_through_to_the_embedded_model(stack: Stack) -> None:
     raw = sdk(stack).chat.completions.with_raw_response.create(
-        model="task/sentiment", max_tokens=8,
+        model="task/sentiment",
+        max_tokens=8,
         messages=[{"role": "user", "content": "Is this review positive or negative? 'Great phone, love it.'"}],
     )
     assert raw.parse().choices[0].message.content
@@ -85,12 +89,21 @@ def test_a_pinned_model_whose_backend_is_down_gets_an_error_envelope(stack: Stac
 
 
 def test_tool_calls_reach_llama_server_with_jinja(stack: Stack) -> None:
-    tools = [{"type": "function", "function": {
-        "name": "get_weather", "description": "Weather for a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Weather for a city",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+            },
+        }
+    ]
     completion = sdk(stack).chat.completions.create(
-        model="auto", messages=[{"role": "user", "content": "What is the weather in Paris?"}],
-        tools=tools, max_tokens=64,
+        model="auto",
+        messages=[{"role": "user", "content": "What is the weather in Paris?"}],
+        tools=tools,
+        max_tokens=64,
     )
     choice = completion.choices[0]
     assert choice.finish_reason in {"stop", "tool_calls", "length"}
@@ -104,7 +117,11 @@ def test_the_master_key_is_never_returned_to_clients(stack: Stack) -> None:
 
 @pytest.mark.parametrize(
     "content",
-    ["Translate to German: the build is green", "Write a Python function that reverses a list", "What is the capital of France?"],
+    [
+        "Translate to German: the build is green",
+        "Write a Python function that reverses a list",
+        "What is the capital of France?",
+    ],
 )
 def test_route_and_the_response_headers_agree_with_what_was_forwarded(stack: Stack, content: str) -> None:
     body = {"model": "auto", "messages": [{"role": "user", "content": content}], "max_tokens": 8}

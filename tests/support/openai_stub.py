@@ -32,8 +32,14 @@ def completion(model: str, content: str = "Hello from the stub.") -> dict[str, A
         "object": "chat.completion",
         "created": 1747148050,
         "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                     "logprobs": None, "finish_reason": "stop"}],
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
         "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
     }
 

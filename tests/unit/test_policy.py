@@ -27,10 +27,13 @@ def features(task: TaskType, source: str = "heuristic", confidence: float = 0.8,
 
 rules_st = st.builds(
     RulesFile,
-    default=st.one_of(st.none(), st.builds(DefaultRoute, model=models, fallbacks=st.lists(models, max_size=3).map(tuple))),
+    default=st.one_of(
+        st.none(), st.builds(DefaultRoute, model=models, fallbacks=st.lists(models, max_size=3).map(tuple))
+    ),
     rules=st.lists(
-        st.builds(Rule, task_type=st.one_of(st.none(), tasks), model=models,
-                  fallbacks=st.lists(models, max_size=3).map(tuple)),
+        st.builds(
+            Rule, task_type=st.one_of(st.none(), tasks), model=models, fallbacks=st.lists(models, max_size=3).map(tuple)
+        ),
         max_size=8,
     ).map(tuple),
 )
@@ -89,16 +92,23 @@ def test_an_unavailable_rule_model_falls_through_to_its_fallbacks_then_the_defau
 
 def test_a_load_condition_sends_code_generation_to_claude_when_the_gpu_is_busy() -> None:
     busy = Rule(
-        task_type=TaskType.CODE_GENERATION, model="claude-sonnet", name="gpu-busy",
-        when_any=(Condition(signal=Signal.GPU_UTILIZATION, gt=0.9),
-                  Condition(signal=Signal.BACKEND_QUEUE, model="qwen-14b-vllm", gt=8)),
+        task_type=TaskType.CODE_GENERATION,
+        model="claude-sonnet",
+        name="gpu-busy",
+        when_any=(
+            Condition(signal=Signal.GPU_UTILIZATION, gt=0.9),
+            Condition(signal=Signal.BACKEND_QUEUE, model="qwen-14b-vllm", gt=8),
+        ),
     )
     normal = Rule(task_type=TaskType.CODE_GENERATION, model="qwen-14b-vllm")
     rules = RulesFile(rules=(busy, normal))
     avail = {m: ModelState(True) for m in MODELS}
     f = features(TaskType.CODE_GENERATION)
     assert decide(f, rules, avail, LoadSnapshot(gpu_utilization_ratio=0.95)).model == "claude-sonnet"
-    assert decide(f, rules, avail, LoadSnapshot(gpu_utilization_ratio=0.5, backend_queue={"qwen-14b-vllm": 9})).rule == "gpu-busy"
+    assert (
+        decide(f, rules, avail, LoadSnapshot(gpu_utilization_ratio=0.5, backend_queue={"qwen-14b-vllm": 9})).rule
+        == "gpu-busy"
+    )
     calm = decide(f, rules, avail, LoadSnapshot(gpu_utilization_ratio=0.5, backend_queue={"qwen-14b-vllm": 2}))
     assert calm.model == "qwen-14b-vllm"
     # No GPU reading at all: the condition fails open (does not hold) and the decision says so.

@@ -31,9 +31,10 @@ async def test_health_answers_without_any_upstream(tmp_path: Path) -> None:
 
     settings = write_configs(tmp_path, "http://127.0.0.1:9")  # nothing listens there
     app = make_app(settings)
-    async with LifespanManager(app) as m, httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=m.app), base_url="http://r"
-    ) as c:
+    async with (
+        LifespanManager(app) as m,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+    ):
         assert (await c.get("/health")).json() == {"status": "ok"}
 
 
@@ -44,9 +45,14 @@ async def test_auto_request_is_forwarded_with_only_the_model_changed(
     body = {
         "model": "auto",
         "messages": [{"role": "user", "content": "Hi there"}],
-        "temperature": 0.3, "stop": ["\n\n"], "n": 1, "seed": 7,
+        "temperature": 0.3,
+        "stop": ["\n\n"],
+        "n": 1,
+        "seed": 7,
         "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
-        "tool_choice": "auto", "response_format": {"type": "json_object"}, "x_vendor_field": {"a": [1, 2]},
+        "tool_choice": "auto",
+        "response_format": {"type": "json_object"},
+        "x_vendor_field": {"a": [1, 2]},
     }
     resp = await client.post(CHAT, json=body, headers={"Authorization": "Bearer client-own-key"})
     assert resp.status_code == 200, resp.text
@@ -95,9 +101,7 @@ async def test_models_lists_litellm_models_and_the_virtual_ones(client: httpx.As
     assert "local-small" in ids and "auto" in ids and "task/code_review" in ids
 
 
-async def test_upstream_4xx_body_is_passed_through(
-    client: httpx.AsyncClient, stub: tuple[StubUpstream, str]
-) -> None:
+async def test_upstream_4xx_body_is_passed_through(client: httpx.AsyncClient, stub: tuple[StubUpstream, str]) -> None:
     stub[0].mode = "status:400"
     resp = await client.post(CHAT, json={"model": "local-small", "messages": [{"role": "user", "content": "x"}]})
     assert resp.status_code == 400
@@ -110,9 +114,10 @@ async def test_unreachable_upstream_is_502(tmp_path: Path, stub: tuple[StubUpstr
     settings = write_configs(tmp_path, stub[1])
     settings = settings.model_copy(update={"litellm_base_url": "http://127.0.0.1:9"})
     app = make_app(settings)
-    async with LifespanManager(app) as m, httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=m.app), base_url="http://r"
-    ) as c:
+    async with (
+        LifespanManager(app) as m,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+    ):
         resp = await c.post(CHAT, json={"model": "local-small", "messages": [{"role": "user", "content": "x"}]})
     assert_envelope(resp, 502, "upstream_unreachable")
 
@@ -130,16 +135,19 @@ async def test_no_available_model_is_503(tmp_path: Path, stub: tuple[StubUpstrea
 
     settings = write_configs(tmp_path, "http://127.0.0.1:9")
     app = make_app(settings)
-    async with LifespanManager(app) as m, httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=m.app), base_url="http://r"
-    ) as c:
+    async with (
+        LifespanManager(app) as m,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+    ):
         resp = await c.post(CHAT, json={"model": "auto", "messages": [{"role": "user", "content": "x"}]})
         ready = await c.get("/ready")
     assert_envelope(resp, 503, "no_model_available")
     assert ready.status_code == 503 and ready.json()["ready"] is False
 
 
-async def test_stream_is_forwarded_chunk_by_chunk_not_buffered(settings: Settings, stub: tuple[StubUpstream, str]) -> None:
+async def test_stream_is_forwarded_chunk_by_chunk_not_buffered(
+    settings: Settings, stub: tuple[StubUpstream, str]
+) -> None:
     upstream, _ = stub
     upstream.mode = "slow_stream"
     events = recorded_sse_events()
@@ -176,9 +184,10 @@ async def test_body_over_the_limit_is_413(tmp_path: Path, stub: tuple[StubUpstre
 
     settings = write_configs(tmp_path, stub[1]).model_copy(update={"max_body_bytes": 1000})
     app = make_app(settings)
-    async with LifespanManager(app) as m, httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=m.app), base_url="http://r"
-    ) as c:
+    async with (
+        LifespanManager(app) as m,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+    ):
         resp = await c.post(CHAT, json={"model": "auto", "messages": [{"role": "user", "content": "x" * 2000}]})
     assert_envelope(resp, 413, "request_too_large")
 

@@ -43,7 +43,9 @@ def test_the_shipped_rules_file_is_valid_against_the_shipped_litellm_config() ->
 
 def test_unknown_model_names_the_file_the_key_path_and_the_known_models() -> None:
     with pytest.raises(ConfigError) as info:
-        parse_rules(yaml.safe_load(SEED.replace("claude-sonnet", "claude-sonet")), source="rules.yaml", known_models=MODELS)
+        parse_rules(
+            yaml.safe_load(SEED.replace("claude-sonnet", "claude-sonet")), source="rules.yaml", known_models=MODELS
+        )
     msg = str(info.value)
     assert "rules.yaml" in msg and "rules[1].model" in msg and "'claude-sonet'" in msg
     assert "LiteLLM knows: claude-opus, claude-sonnet" in msg
@@ -73,12 +75,14 @@ def test_unknown_keys_are_refused() -> None:
 )
 def test_bad_conditions_say_what_is_wrong(cond: dict[str, object], fragment: str) -> None:
     with pytest.raises(ConfigError, match="rules") as info:
-        parse_rules({"rules": [{"task_type": "code_generation", "model": "local-small", "when": [cond]}]}, source="r.yaml")
+        parse_rules(
+            {"rules": [{"task_type": "code_generation", "model": "local-small", "when": [cond]}]}, source="r.yaml"
+        )
     assert fragment in str(info.value)
 
 
 def test_a_file_that_is_not_yaml_is_refused_with_its_name(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("rules: [\n  - task_type: : :")
-    with pytest.raises(ConfigError, match="bad.yaml: not valid YAML"):
+    with pytest.raises(ConfigError, match=r"bad\.yaml: not valid YAML"):
         load_rules(path)

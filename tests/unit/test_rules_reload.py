@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
@@ -45,7 +46,10 @@ def fast_settings(settings: Settings) -> Settings:
 
 async def test_an_edit_to_the_file_is_picked_up_while_running(fast_settings: Settings) -> None:
     app = make_app(fast_settings)
-    async with LifespanManager(app) as m, httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c:
+    async with (
+        LifespanManager(app) as m,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+    ):
         assert await _rule_for_sentiment(c) == "sentiment#0"
         fast_settings.routing_rules.write_text(SENTIMENT_TO_LOCAL)
         await _eventually(c, "edited-sentiment")
@@ -53,15 +57,22 @@ async def test_an_edit_to_the_file_is_picked_up_while_running(fast_settings: Set
 
 async def test_an_invalid_edit_is_refused_and_the_old_rules_keep_serving(fast_settings: Settings) -> None:
     app = make_app(fast_settings)
-    async with LifespanManager(app) as m, httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c:
-        fast_settings.routing_rules.write_text(SENTIMENT_TO_LOCAL.replace("model: local-small\n    reason", "model: gpt-5\n    reason"))
+    async with (
+        LifespanManager(app) as m,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+    ):
+        fast_settings.routing_rules.write_text(
+            SENTIMENT_TO_LOCAL.replace("model: local-small\n    reason", "model: gpt-5\n    reason")
+        )
         resp = await c.post("/admin/reload")
         assert resp.status_code == 400
         message = resp.json()["error"]["message"]
         assert "rules[0].model" in message and "'gpt-5'" in message and "local-small" in message
         await asyncio.sleep(0.2)  # the watcher saw the bad file too, and refused it
         assert await _rule_for_sentiment(c) == "sentiment#0"
-        chat = await c.post("/v1/chat/completions", json={"model": "auto", "messages": [{"role": "user", "content": "hi"}]})
+        chat = await c.post(
+            "/v1/chat/completions", json={"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
+        )
         assert chat.status_code == 200
 
 
@@ -69,7 +80,10 @@ async def test_an_invalid_edit_is_refused_and_the_old_rules_keep_serving(fast_se
 async def test_sighup_reloads_the_rules(settings: Settings) -> None:
     slow = settings.model_copy(update={"rules_poll_interval_s": 3600})  # only the signal can reload
     app = make_app(slow)
-    async with LifespanManager(app) as m, httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c:
+    async with (
+        LifespanManager(app) as m,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+    ):
         slow.routing_rules.write_text(SENTIMENT_TO_LOCAL)
         assert await _rule_for_sentiment(c) == "sentiment#0"
         os.kill(os.getpid(), signal.SIGHUP)
