@@ -1,11 +1,13 @@
-"""The chat-completions path: parse, decide, forward, and fail over before the first byte.
+"""The chat-completions path: parse, decide, forward, fail over before the first byte, account.
 
-`ChatService` owns the request flow; the HTTP layer only hands it the raw body and headers
-and renders what it returns. All decisions come from `policy.decide`.
+`ChatService` owns the request flow; the HTTP layer hands it the raw body and headers and
+renders what it returns. Decisions come from `policy.decide`; model health from the
+availability monitor and the circuit breaker; spend from the budget tracker.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -15,6 +17,8 @@ import orjson
 import structlog
 
 from src.router.availability import AvailabilityMonitor
+from src.router.breaker import CircuitBreaker, parse_retry_after
+from src.router.budget import BudgetTracker, Reservation, cost_of
 from src.router.catalog import Catalog
 from src.router.classifier import Classifier
 from src.router.errors import (
@@ -26,8 +30,11 @@ from src.router.errors import (
     sse_error_event,
 )
 from src.router.features import conversation, explicit_task, is_virtual, parse_body
-from src.router.policy import Classification, Decision, RequestFeatures, decide
+from src.router.ledger import SpendRow
+from src.router.load import LoadMonitor
+from src.router.policy import Classification, Decision, LoadSnapshot, ModelState, RequestFeatures, decide
 from src.router.rules import RulesFile
+from src.router.sse import StreamUsage, relay_events
 from src.router.tasks import virtual_model_names
 from src.router.upstream import Target, Upstream, UpstreamResponse
 
@@ -46,6 +53,14 @@ class ChatResult:
     stream: AsyncIterator[bytes] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RoutedRequest:
+    body: dict[str, Any]
+    decision: Decision
+    prompt_tokens: int
+    max_output_tokens: int | None
+
+
 def classify_request(
     body: Mapping[str, Any], headers: Mapping[str, str], classifier: Classifier
 ) -> tuple[Classification, int]:
@@ -54,6 +69,18 @@ def classify_request(
     if hint is not None:
         return Classification(hint[0], 1.0, hint[1]), conv.input_tokens
     return classifier.classify(conv), conv.input_tokens
+
+
+def _max_output(body: Mapping[str, Any]) -> int | None:
+    for key in ("max_completion_tokens", "max_tokens"):
+        value = body.get(key)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.3f}"
 
 
 class ChatService:
@@ -67,6 +94,9 @@ class ChatService:
         upstream: Upstream,
         litellm_base_url: str,
         litellm_key: str | None,
+        breaker: CircuitBreaker,
+        budget: BudgetTracker,
+        load: LoadMonitor | None = None,
     ) -> None:
         self._catalog = catalog
         self._rules = rules
@@ -75,6 +105,10 @@ class ChatService:
         self._upstream = upstream
         self._litellm_v1 = litellm_base_url.rstrip("/") + "/v1"
         self._litellm_key = litellm_key
+        self.breaker = breaker
+        self.budget = budget
+        self._load = load
+        self._pending: set[asyncio.Task[None]] = set()
 
     def target(self, model: str) -> Target:
         return Target(self._litellm_v1, self._litellm_key, model)
@@ -85,29 +119,63 @@ class ChatService:
         names = ", ".join([*self._catalog.names(), "auto", "task/<type>"])
         raise ModelNotFound(f"The model {model!r} does not exist. Available models: {names}.", param="model")
 
-    async def route(self, body: Mapping[str, Any], headers: Mapping[str, str]) -> Decision:
+    def _availability_now(self, models: Mapping[str, ModelState]) -> Mapping[str, ModelState]:
+        """Probe results, with models whose circuit is open marked unavailable."""
+        blocked = {m: why for m in models if (why := self.breaker.blocked(m))}
+        if not blocked:
+            return models
+        return {m: ModelState(False, blocked[m]) if m in blocked else s for m, s in models.items()}
+
+    async def route(self, body: dict[str, Any], headers: Mapping[str, str]) -> RoutedRequest:
         """The decision for a parsed body, without calling any model."""
         model = body["model"]
         self._check_model(model)
         classification, tokens = classify_request(body, headers, self._classifier)
         snapshot = await self._availability.current()
+        # Everything below runs without an await: admission and reservation are atomic.
+        max_out = _max_output(body)
         features = RequestFeatures(None if is_virtual(model) else model, classification, tokens)
-        return decide(features, self._rules(), snapshot.models)
+        load = self._load.snapshot() if self._load is not None else LoadSnapshot()
+        budget = self.budget.snapshot(tokens, max_out)
+        decision = decide(features, self._rules(), self._availability_now(snapshot.models), load, budget)
+        return RoutedRequest(body, decision, tokens, max_out)
 
     async def complete(self, raw: bytes, headers: Mapping[str, str]) -> ChatResult:
         started = time.perf_counter()
-        body = parse_body(raw)
-        decision = await self.route(body, headers)
+        routed = await self.route(parse_body(raw), headers)
+        body, decision = routed.body, routed.decision
         if decision.model is None:
             why = "; ".join(f"{m}: {w}" for m, w in decision.skipped)
             raise NoModelAvailable(f"No model can serve task {decision.task_type.value!r} now ({why}).")
         stream = body.get("stream") is True
+        strip_usage = False
+        if stream:
+            given = body.get("stream_options")
+            options: dict[str, Any] = given if isinstance(given, dict) else {}
+            if not options.get("include_usage"):
+                body["stream_options"] = {**options, "include_usage": True}
+                strip_usage = True
+
         candidates = (decision.model, *decision.fallbacks)
         upstream_s = 0.0  # time spent waiting on upstreams; the rest is the router's own overhead
         tried: list[str] = []
         last_error: RouterError | None = None
-        for model in candidates:
+        for index, model in enumerate(candidates):
+            last = index == len(candidates) - 1
+            why_not = self.breaker.blocked(model)
+            catalog_model = self._catalog.get(model)
+            reservation: Reservation | str | None = None
+            if why_not is None and catalog_model is not None:
+                estimate = self.budget.estimate(catalog_model, routed.prompt_tokens, routed.max_output_tokens)
+                reservation = self.budget.reserve(model, estimate)
+                if isinstance(reservation, str):
+                    why_not = reservation
+            if why_not is not None:
+                last_error = UpstreamUnavailable(f"{model} skipped: {why_not}")
+                continue
+            assert not isinstance(reservation, str)
             tried.append(model)
+            self.breaker.acquire(model)
             body["model"] = model
             payload = orjson.dumps(body)
             sent = time.perf_counter()
@@ -115,17 +183,27 @@ class ChatService:
                 resp = await self._upstream.post_chat(self.target(model), payload)
             except UpstreamError as exc:
                 upstream_s += time.perf_counter() - sent
+                self._release(reservation)
+                self.breaker.failure(model, exc.message)
                 log.warning("upstream_failed", model=model, error=exc.code)
                 last_error = exc
                 continue
-            if resp.status in RETRYABLE_STATUSES and len(tried) < len(candidates):
-                detail = await resp.read()
-                upstream_s += time.perf_counter() - sent
-                log.warning("upstream_status", model=model, status=resp.status)
-                last_error = UpstreamUnavailable(
-                    f"{model} answered {resp.status}: {detail[:200].decode('utf-8', 'replace')}"
+            if resp.status in RETRYABLE_STATUSES:
+                retry_after = parse_retry_after(resp.passthrough_headers.get("retry-after"))
+                self.breaker.failure(
+                    model, f"HTTP {resp.status}", retry_after_s=retry_after if resp.status == 429 else None
                 )
-                continue
+                if not last:
+                    detail = await resp.read()
+                    upstream_s += time.perf_counter() - sent
+                    self._release(reservation)
+                    log.warning("upstream_status", model=model, status=resp.status)
+                    last_error = UpstreamUnavailable(
+                        f"{model} answered {resp.status}: {detail[:200].decode('utf-8', 'replace')}"
+                    )
+                    continue
+            else:
+                self.breaker.success(model)
             out_headers = {
                 **resp.passthrough_headers,
                 "x-router-task-type": decision.task_type.value,
@@ -136,14 +214,77 @@ class ChatService:
             if stream and resp.status == 200:
                 upstream_s += time.perf_counter() - sent
                 out_headers["x-router-overhead-ms"] = _ms(time.perf_counter() - started - upstream_s)
-                return ChatResult(200, resp.content_type, out_headers, stream=_relay(resp))
+                relay = self._relay(resp, model, reservation, routed.prompt_tokens, strip_usage)
+                return ChatResult(200, resp.content_type, out_headers, stream=relay)
             data = await resp.read()
             upstream_s += time.perf_counter() - sent
+            if resp.status == 200:
+                await self._account_json(model, reservation, data)
+            else:
+                self._release(reservation)
             out_headers["x-router-overhead-ms"] = _ms(time.perf_counter() - started - upstream_s)
             return ChatResult(resp.status, resp.content_type, out_headers, body=data)
-        assert last_error is not None
-        last_error.message = f"{last_error.message} (tried: {', '.join(tried)})"
+        if last_error is None:  # every candidate was skipped before any was tried
+            last_error = NoModelAvailable("No candidate model could be tried.")
+        last_error.message = f"{last_error.message} (tried: {', '.join(tried) or 'none'})"
         raise last_error
+
+    # -- accounting ----------------------------------------------------------------------------
+    def _release(self, reservation: Reservation | None) -> None:
+        if reservation is not None:
+            self.budget.release(reservation)
+
+    def _row(self, model: str, usage: Mapping[str, Any] | None, response_id: Any, prompt_estimate: int) -> SpendRow:
+        catalog_model = self._catalog.get(model)
+        assert catalog_model is not None
+        prompt = int(usage.get("prompt_tokens") or 0) if usage else prompt_estimate
+        completion = int(usage.get("completion_tokens") or 0) if usage else 0
+        return SpendRow(
+            ts=time.time(),
+            model=model,
+            provider=catalog_model.provider,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cost_usd=cost_of(catalog_model, prompt, completion),
+            response_id=response_id if isinstance(response_id, str) else None,
+        )
+
+    async def _account_json(self, model: str, reservation: Reservation | None, data: bytes) -> None:
+        if reservation is None:
+            return
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            parsed = {}
+        usage = parsed.get("usage") if isinstance(parsed, dict) else None
+        rid = parsed.get("id") if isinstance(parsed, dict) else None
+        await self.budget.settle(reservation, self._row(model, usage if isinstance(usage, dict) else None, rid, 0))
+
+    async def _relay(
+        self, resp: UpstreamResponse, model: str, reservation: Reservation | None, prompt_tokens: int, strip: bool
+    ) -> AsyncIterator[bytes]:
+        """Pass events on as they arrive; record the spend before `[DONE]` goes out; a failure
+        mid-stream ends the stream with an error event (no switching models after the first byte)."""
+        state = StreamUsage()
+        settled = False
+        try:
+            async for out in relay_events(resp.iter_chunks(), state, strip_usage_chunk=strip):
+                if state.saw_done and not settled and reservation is not None:
+                    settled = True
+                    await self.budget.settle(
+                        reservation, self._row(model, state.usage, state.response_id, prompt_tokens)
+                    )
+                yield out
+        except RouterError as exc:
+            yield sse_error_event(exc)
+        finally:
+            resp.close()
+            if not settled and reservation is not None:
+                # Cut or abandoned stream: record what is known without blocking the unwinding.
+                row = self._row(model, state.usage, state.response_id, prompt_tokens)
+                task = asyncio.get_running_loop().create_task(self.budget.settle(reservation, row))
+                self._pending.add(task)
+                task.add_done_callback(self._pending.discard)
 
     async def models(self) -> dict[str, Any]:
         snapshot = await self._availability.current()
@@ -152,18 +293,3 @@ class ChatService:
         data = [{"id": n, "object": "model", "created": now, "owned_by": "litellm"} for n in names]
         data += [{"id": n, "object": "model", "created": now, "owned_by": "router"} for n in virtual_model_names()]
         return {"object": "list", "data": data}
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.3f}"
-
-
-async def _relay(resp: UpstreamResponse) -> AsyncIterator[bytes]:
-    """Pass every chunk on as it arrives; a failure mid-stream ends it with an error event."""
-    try:
-        async for chunk in resp.iter_chunks():
-            yield chunk
-    except RouterError as exc:
-        yield sse_error_event(exc)
-    finally:
-        resp.close()

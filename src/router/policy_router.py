@@ -9,10 +9,12 @@ and reads no environment.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from dotenv import dotenv_values
@@ -22,16 +24,22 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response, StreamingResponse
 
 from src.router.availability import AvailabilityMonitor
+from src.router.breaker import CircuitBreaker
+from src.router.budget import BudgetTracker
 from src.router.catalog import load_catalog
 from src.router.chat import ChatService
 from src.router.classifier import Classifier, HeuristicClassifier
 from src.router.config_errors import ConfigError
 from src.router.errors import BodyTooLarge, InvalidRequest, RouterError, error_envelope
 from src.router.features import parse_body
+from src.router.ledger import Ledger
+from src.router.load import GpuSampler, LoadMonitor, NvmlGpuSampler, PsutilHostSampler
 from src.router.rules_store import RulesStore
 from src.router.rules_watch import RulesWatcher
 from src.router.settings import Settings
 from src.router.upstream import AiohttpUpstream, Upstream
+
+T = TypeVar("T")
 
 
 def _json(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -56,6 +64,28 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+async def _wait_disconnect(request: Request) -> None:
+    # The body has been read, so the next message can only be the disconnect.
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -> T | None:
+    """Run `work`; if the client disconnects first, cancel it (closing the upstream request)."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_wait_disconnect(request))
+    try:
+        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, RouterError):
+        await task
+    return None
+
+
 def _process_environ() -> Callable[[], Mapping[str, str]]:
     merged = {**{k: v for k, v in dotenv_values(".env").items() if v is not None}, **os.environ}
     return lambda: merged
@@ -66,6 +96,7 @@ def create_app(
     *,
     upstream: Upstream | None = None,
     classifier: Classifier | None = None,
+    gpu_sampler: GpuSampler | None = None,
     environ: Callable[[], Mapping[str, str]] | None = None,
 ) -> FastAPI:
     """Build the router. `environ` supplies the variables that say which cloud keys are set
@@ -84,7 +115,7 @@ def create_app(
                 read_timeout_s=settings.upstream_read_timeout_s,
             )
         catalog = load_catalog(settings.litellm_config)
-        rules = RulesStore(settings.routing_rules, catalog.names())
+        rules = RulesStore(settings.routing_rules, catalog.names(), {m.provider for m in catalog.models})
         monitor = AvailabilityMonitor(
             catalog,
             up,
@@ -94,8 +125,27 @@ def create_app(
             interval_s=settings.probe_interval_s,
             timeout_s=settings.probe_timeout_s,
         )
+        load = LoadMonitor(
+            catalog,
+            up,
+            gpu=gpu_sampler if gpu_sampler is not None else (NvmlGpuSampler() if settings.gpu_sampling else None),
+            host=PsutilHostSampler(),
+            interval_s=settings.load_interval_s,
+            stale_after_s=settings.load_stale_after_s,
+        )
+        budget = BudgetTracker(
+            catalog,
+            lambda: rules.current().budgets,
+            Ledger(settings.ledger_path, synchronous_full=settings.ledger_synchronous_full),
+            default_output_tokens=settings.default_output_tokens,
+        )
+        breaker = CircuitBreaker(
+            failure_threshold=settings.breaker_failure_threshold, cooldown_s=settings.breaker_cooldown_s
+        )
+        await budget.open()
         app.state.rules = rules
         app.state.monitor = monitor
+        app.state.load = load
         app.state.chat = ChatService(
             catalog=catalog,
             rules=rules.current,
@@ -104,15 +154,21 @@ def create_app(
             upstream=up,
             litellm_base_url=settings.litellm_base_url,
             litellm_key=settings.master_key_value(),
+            breaker=breaker,
+            budget=budget,
+            load=load,
         )
         watcher = RulesWatcher(rules, interval_s=settings.rules_poll_interval_s)
         monitor.start()
+        load.start()
         watcher.start(sighup=settings.reload_on_sighup)
         try:
             yield
         finally:
             await watcher.stop()
+            await load.stop()
             await monitor.stop()
+            await budget.close()
             if session is not None:
                 await session.close()
 
@@ -146,7 +202,11 @@ def create_app(
         snap = request.app.state.monitor.snapshot
         if snap is None:
             return _json({"ready": False, "litellm": "not probed yet", "models": {}}, 503)
-        models = {n: {"available": s.available, "reason": s.reason} for n, s in snap.models.items()}
+        breaker = request.app.state.chat.breaker
+        models = {
+            n: {"available": s.available, "reason": s.reason, "breaker": breaker.state(n).value}
+            for n, s in snap.models.items()
+        }
         ok = snap.litellm_up and any(s.available for s in snap.models.values())
         body = {"ready": ok, "litellm": snap.litellm_detail, "models": models}
         return _json(body, 200 if ok else 503)
@@ -158,7 +218,9 @@ def create_app(
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:
         raw = await _read_body(request, settings.max_body_bytes)
-        result = await request.app.state.chat.complete(raw, request.headers)
+        result = await _unless_disconnected(request, request.app.state.chat.complete(raw, request.headers))
+        if result is None:
+            return Response(status_code=499)  # the client is gone; nobody reads this
         if result.stream is not None:
             return StreamingResponse(
                 result.stream,
@@ -171,8 +233,30 @@ def create_app(
     @app.post("/v1/route")
     async def explain_route(request: Request) -> Response:
         body = parse_body(await _read_body(request, settings.max_body_bytes))
-        decision = await request.app.state.chat.route(body, request.headers)
-        return _json(decision.explain())
+        routed = await request.app.state.chat.route(body, request.headers)
+        return _json(routed.decision.explain())
+
+    @app.get("/v1/budget")
+    async def budget_report(request: Request) -> Response:
+        return _json(request.app.state.chat.budget.report())
+
+    @app.get("/v1/load")
+    async def load_report(request: Request) -> Response:
+        load = request.app.state.load
+        snap = load.snapshot()
+        return _json(
+            {
+                "gpu_utilization_ratio": snap.gpu_utilization_ratio,
+                "gpu_memory_ratio": snap.gpu_memory_ratio,
+                "cpu_ratio": snap.cpu_ratio,
+                "memory_ratio": snap.memory_ratio,
+                "backend_queue": dict(snap.backend_queue),
+                "backend_running": dict(snap.backend_running),
+                "backend_kv_cache_ratio": dict(snap.backend_kv_cache_ratio),
+                "notes": list(snap.notes),
+                "age_s": load.ages(),
+            }
+        )
 
     @app.post("/admin/reload")
     async def reload_rules(request: Request) -> Response:

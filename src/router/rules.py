@@ -108,11 +108,51 @@ class DefaultRoute(BaseModel):
         return (self.model, *self.fallbacks)
 
 
+class BudgetScope(StrEnum):
+    MODEL = "model"
+    PROVIDER = "provider"
+    TOTAL = "total"
+
+
+class Period(StrEnum):
+    DAILY = "daily"  # the UTC calendar day
+    MONTHLY = "monthly"  # the UTC calendar month
+
+
+class Budget(BaseModel):
+    """A spending cap: `{name, scope: model|provider|total, target, period: daily|monthly, limit_usd}`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    scope: BudgetScope
+    target: str | None = None  # a model name (scope model) or a provider such as "anthropic"
+    period: Period
+    limit_usd: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _target_matches_scope(self) -> Budget:
+        if self.scope is BudgetScope.TOTAL and self.target is not None:
+            raise ValueError("a total budget takes no `target`")
+        if self.scope is not BudgetScope.TOTAL and not self.target:
+            raise ValueError(f"a {self.scope.value} budget needs `target` (which {self.scope.value})")
+        return self
+
+
 class RulesFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     default: DefaultRoute | None = None
     rules: tuple[Rule, ...] = ()
+    budgets: tuple[Budget, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_budget_names(self) -> RulesFile:
+        names = [b.name for b in self.budgets]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"budget names must be unique; repeated: {', '.join(dupes)}")
+        return self
 
     def rule_name(self, index: int) -> str:
         rule = self.rules[index]
@@ -131,10 +171,19 @@ class RulesFile(BaseModel):
                 for c, cond in enumerate(getattr(rule, key)):
                     if cond.model is not None:
                         refs.append((f"rules[{r}].{key}[{c}].model", cond.model))
+        for b, budget in enumerate(self.budgets):
+            if budget.scope is BudgetScope.MODEL and budget.target:
+                refs.append((f"budgets[{b}].target", budget.target))
         return refs
 
 
-def parse_rules(data: Any, *, source: str, known_models: Collection[str] | None = None) -> RulesFile:
+def parse_rules(
+    data: Any,
+    *,
+    source: str,
+    known_models: Collection[str] | None = None,
+    known_providers: Collection[str] | None = None,
+) -> RulesFile:
     """Validate a parsed YAML document; with `known_models`, every named model must be one."""
     if data is None:
         data = {}
@@ -149,10 +198,21 @@ def parse_rules(data: Any, *, source: str, known_models: Collection[str] | None 
             for path, name in parsed.referenced_models()
             if name not in known_models
         ]
+        if known_providers is not None:
+            providers = ", ".join(sorted(known_providers))
+            bad += [
+                f"  budgets[{i}].target: unknown provider {b.target!r} (the LiteLLM config uses: {providers})"
+                for i, b in enumerate(parsed.budgets)
+                if b.scope is BudgetScope.PROVIDER and b.target not in known_providers
+            ]
         if bad:
             raise ConfigError(f"{source}: {len(bad)} error(s)\n" + "\n".join(bad))
     return parsed
 
 
-def load_rules(path: Path, *, known_models: Collection[str] | None = None) -> RulesFile:
-    return parse_rules(load_yaml_file(path), source=str(path), known_models=known_models)
+def load_rules(
+    path: Path, *, known_models: Collection[str] | None = None, known_providers: Collection[str] | None = None
+) -> RulesFile:
+    return parse_rules(
+        load_yaml_file(path), source=str(path), known_models=known_models, known_providers=known_providers
+    )

@@ -14,10 +14,11 @@ log = structlog.get_logger(__name__)
 
 
 class RulesStore:
-    def __init__(self, path: Path, known_models: Collection[str]) -> None:
+    def __init__(self, path: Path, known_models: Collection[str], known_providers: Collection[str]) -> None:
         self.path = path
         self._known = known_models
-        self._rules = load_rules(path, known_models=known_models)  # the first load must succeed
+        self._providers = known_providers
+        self._rules = load_rules(path, known_models=known_models, known_providers=known_providers)
         self.last_error: str | None = None
 
     def current(self) -> RulesFile:
@@ -26,7 +27,7 @@ class RulesStore:
     def reload(self) -> RulesFile:
         """Load the file again; on a bad file raise ConfigError and keep serving the old rules."""
         try:
-            new = load_rules(self.path, known_models=self._known)
+            new = load_rules(self.path, known_models=self._known, known_providers=self._providers)
         except ConfigError as exc:
             self.last_error = str(exc)
             log.warning("rules_reload_rejected", path=str(self.path), error=str(exc))

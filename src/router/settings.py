@@ -37,6 +37,17 @@ class Settings(BaseSettings):
     # Rules hot reload: how often the file's mtime is checked; SIGHUP also reloads.
     rules_poll_interval_s: float = Field(default=1.0, gt=0)
     reload_on_sighup: bool = True
+    # Failure handling: a model's circuit opens after this many consecutive failures, for this long.
+    breaker_failure_threshold: int = Field(default=3, ge=1)
+    breaker_cooldown_s: float = Field(default=10.0, gt=0)
+    # Load sampling (GPU via NVML, CPU/memory via psutil, backend /metrics), in the background.
+    load_interval_s: float = Field(default=1.0, gt=0)
+    load_stale_after_s: float = Field(default=5.0, gt=0)
+    gpu_sampling: bool = True
+    # Spend ledger (SQLite, WAL) and the output reservation for requests without max_tokens.
+    ledger_path: Path = Path("var/router/ledger.sqlite3")
+    ledger_synchronous_full: bool = False
+    default_output_tokens: int = Field(default=1024, ge=1)
     # Largest request body accepted, in bytes (agents send long prompts; 8 MiB is generous).
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
 

@@ -51,6 +51,9 @@ class Upstream(Protocol):
     async def get_json(self, url: str, api_key: str | None, timeout_s: float) -> tuple[int, object]:
         """A small GET for probes and listings (never a billed call)."""
 
+    async def get_text(self, url: str, timeout_s: float) -> tuple[int, str]:
+        """A small GET whose body is text (Prometheus metrics)."""
+
 
 class _AiohttpResponse:
     def __init__(self, resp: aiohttp.ClientResponse) -> None:
@@ -121,6 +124,15 @@ class AiohttpUpstream:
                 except ValueError:
                     data = None
                 return resp.status, data
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise UpstreamTimeout(f"{url} did not answer within {timeout_s:g}s") from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamUnreachable(f"{url} is unreachable: {exc}") from exc
+
+    async def get_text(self, url: str, timeout_s: float) -> tuple[int, str]:
+        try:
+            async with self._session.get(url, timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
+                return resp.status, await resp.text(errors="replace")
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UpstreamTimeout(f"{url} did not answer within {timeout_s:g}s") from exc
         except aiohttp.ClientError as exc:

@@ -10,6 +10,7 @@ The stub records every request it gets, and its behaviour is switched per test:
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ def recorded_sse_events(name: str = "openai_sse_1.txt") -> list[bytes]:
 
 def completion(model: str, content: str = "Hello from the stub.") -> dict[str, Any]:
     return {
-        "id": "chatcmpl-stub",
+        "id": f"chatcmpl-stub-{uuid.uuid4().hex}",
         "object": "chat.completion",
         "created": 1747148050,
         "model": model,
@@ -52,6 +53,7 @@ class StubUpstream:
     release: asyncio.Event = field(default_factory=asyncio.Event)
     disconnected: asyncio.Event = field(default_factory=asyncio.Event)
     models: list[str] = field(default_factory=lambda: ["local-small", "llama-cpp-7b"])
+    fail_models: set[str] = field(default_factory=set)  # these answer 503, as an overloaded provider
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -68,6 +70,8 @@ class StubUpstream:
         self.requests.append(body)
         self.headers.append(dict(request.headers))
         mode = self.mode
+        if body.get("model") in self.fail_models:
+            mode = "status:503"
         if mode.startswith("status:"):
             code = int(mode.split(":", 1)[1])
             err = {"error": {"message": f"stub says {code}", "type": "stub_error", "param": None, "code": str(code)}}
@@ -80,6 +84,8 @@ class StubUpstream:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await resp.prepare(request)
         events = recorded_sse_events()
+        if not (body.get("stream_options") or {}).get("include_usage"):
+            events = [e for e in events if b'"choices":[]' not in e]  # as OpenAI: usage only on request
         try:
             for i, event in enumerate(events):
                 await resp.write(event)

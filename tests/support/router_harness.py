@@ -40,6 +40,8 @@ def write_configs(tmp: Path, upstream_url: str, *, down_url: str = "http://127.0
         upstream_read_timeout_s=1.0,
         probe_interval_s=0.2,
         probe_timeout_s=0.5,
+        ledger_path=tmp / "ledger.sqlite3",
+        load_interval_s=0.2,
     )
 
 

@@ -162,7 +162,25 @@ async def test_stream_is_forwarded_chunk_by_chunk_not_buffered(
             assert first == events[0]
             upstream.release.set()
             rest = b"".join([c async for c in chunks])
-    assert first + rest == b"".join(events)
+    # The router asked for usage (to know the cost) and dropped the usage-only chunk that the
+    # client did not ask for; everything else arrived byte for byte.
+    assert upstream.requests[-1]["stream_options"] == {"include_usage": True}
+    assert first + rest == b"".join(e for e in events if b'"choices":[]' not in e)
+
+
+async def test_a_client_that_asks_for_usage_gets_the_usage_chunk(
+    settings: Settings, stub: tuple[StubUpstream, str]
+) -> None:
+    body = {
+        "model": "auto",
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "messages": [{"role": "user", "content": "Hi"}],
+    }
+    async with running_router(make_app(settings)) as base, httpx.AsyncClient(base_url=base) as c:
+        async with c.stream("POST", CHAT, json=body) as resp:
+            raw = b"".join([c async for c in resp.aiter_raw()])
+    assert raw == b"".join(recorded_sse_events())
 
 
 async def test_stream_cut_by_the_upstream_ends_with_an_error_event(

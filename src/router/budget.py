@@ -1,0 +1,187 @@
+"""Budgets: spend per UTC day and month, caps per model, provider and in total.
+
+Admission is judged on the event loop, synchronously, against committed spend plus the
+reservations of requests in flight; a request reserves its worst-case cost (estimated prompt
+tokens times the input price, plus `max_tokens` — or `default_output_tokens` — times the
+output price) before it is sent, and the reservation is replaced by the real cost from the
+response's `usage` when it ends.
+
+The overshoot bound: total spend never exceeds a cap by more than the sum, over requests in
+flight when it was reached, of (actual cost - reserved cost) where positive. With `max_tokens`
+set and a prompt-token estimate that does not undercount, that sum is 0. A model whose price
+is zero is never capped: it cannot add spend.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from src.router.catalog import Catalog, CatalogModel
+from src.router.ledger import Ledger, SpendRow
+from src.router.policy import BudgetSnapshot
+from src.router.rules import Budget, BudgetScope, Period
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    id: int
+    model: str
+    amount: float
+
+
+def _keys(ts: float) -> tuple[str, str]:
+    day = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+    return day, day[:7]
+
+
+def cost_of(model: CatalogModel, prompt_tokens: int, completion_tokens: int) -> float:
+    return prompt_tokens * model.input_cost_per_token + completion_tokens * model.output_cost_per_token
+
+
+class BudgetTracker:
+    def __init__(
+        self,
+        catalog: Catalog,
+        budgets: Callable[[], tuple[Budget, ...]],
+        ledger: Ledger,
+        *,
+        default_output_tokens: int = 1024,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._catalog = catalog
+        self._budgets = budgets
+        self.ledger = ledger
+        self.default_output_tokens = default_output_tokens
+        self._clock = clock
+        self._day, self._month = _keys(clock())
+        self._daily: dict[str, float] = {}
+        self._monthly: dict[str, float] = {}
+        self._reserved: dict[int, Reservation] = {}
+        self._ids = itertools.count(1)
+
+    async def open(self) -> None:
+        self.ledger.open()
+        self._daily, self._monthly = self.ledger.totals(self._day, self._month)
+
+    async def close(self) -> None:
+        await self.ledger.close()
+
+    # -- bookkeeping -----------------------------------------------------------------------
+    def _roll(self) -> None:
+        day, month = _keys(self._clock())
+        if day != self._day:
+            self._day, self._daily = day, {}
+        if month != self._month:
+            self._month, self._monthly = month, {}
+
+    def _covers(self, budget: Budget, model: CatalogModel) -> bool:
+        if budget.scope is BudgetScope.TOTAL:
+            return True
+        if budget.scope is BudgetScope.MODEL:
+            return budget.target == model.name
+        return budget.target == model.provider
+
+    def _spent(self, budget: Budget) -> tuple[float, float]:
+        """(committed spend, reserved in flight) for a budget's current period."""
+        per_model = self._daily if budget.period is Period.DAILY else self._monthly
+        spent = reserved = 0.0
+        for m in self._catalog.models:
+            if self._covers(budget, m):
+                spent += per_model.get(m.name, 0.0)
+        for r in self._reserved.values():
+            model = self._catalog.get(r.model)
+            if model is not None and self._covers(budget, model):
+                reserved += r.amount
+        return spent, reserved
+
+    def estimate(self, model: CatalogModel, prompt_tokens: int, max_output_tokens: int | None) -> float:
+        return cost_of(model, prompt_tokens, max_output_tokens or self.default_output_tokens)
+
+    def why_capped(self, model_name: str, estimate: float) -> str | None:
+        model = self._catalog.get(model_name)
+        budgets = self._budgets()
+        if model is None or not budgets or (model.input_cost_per_token == 0 and model.output_cost_per_token == 0):
+            return None
+        self._roll()
+        for b in budgets:
+            if not self._covers(b, model):
+                continue
+            spent, reserved = self._spent(b)
+            if spent + reserved + estimate > b.limit_usd:
+                return (
+                    f"budget {b.name!r} ({b.period.value} {b.scope.value}"
+                    f"{' ' + b.target if b.target else ''}): ${spent:.4f} spent + ${reserved:.4f} in flight"
+                    f" + ${estimate:.4f} for this request > ${b.limit_usd:.4f}"
+                )
+        return None
+
+    def snapshot(self, prompt_tokens: int, max_output_tokens: int | None) -> BudgetSnapshot:
+        """What the policy needs: which models this request may not use, and how spent each is."""
+        budgets = self._budgets()
+        if not budgets:
+            return BudgetSnapshot()
+        self._roll()
+        capped: dict[str, str] = {}
+        ratio: dict[str, float] = {}
+        for m in self._catalog.models:
+            why = self.why_capped(m.name, self.estimate(m, prompt_tokens, max_output_tokens))
+            if why:
+                capped[m.name] = why
+            ratios = [sum(self._spent(b)) / b.limit_usd for b in budgets if self._covers(b, m)]
+            if ratios:
+                ratio[m.name] = max(ratios)
+        return BudgetSnapshot(spent_ratio=ratio, capped=capped)
+
+    def reserve(self, model_name: str, amount: float) -> Reservation | str:
+        """Reserve for a request about to be sent; a string says why the model is capped."""
+        why = self.why_capped(model_name, amount)
+        if why is not None:
+            return why
+        r = Reservation(next(self._ids), model_name, amount)
+        self._reserved[r.id] = r
+        return r
+
+    def release(self, reservation: Reservation) -> None:
+        self._reserved.pop(reservation.id, None)
+
+    async def settle(self, reservation: Reservation, row: SpendRow) -> None:
+        """Replace the reservation with the real spend (immediately, for the next request's
+        admission) and return once the row is durable."""
+        self._reserved.pop(reservation.id, None)
+        self._roll()
+        if row.day == self._day:
+            self._daily[row.model] = self._daily.get(row.model, 0.0) + row.cost_usd
+        if row.month == self._month:
+            self._monthly[row.model] = self._monthly.get(row.model, 0.0) + row.cost_usd
+        await self.ledger.record(row)
+
+    def report(self) -> dict[str, Any]:
+        self._roll()
+        out = []
+        for b in self._budgets():
+            spent, reserved = self._spent(b)
+            out.append(
+                {
+                    "name": b.name,
+                    "scope": b.scope.value,
+                    "target": b.target,
+                    "period": b.period.value,
+                    "period_key": self._day if b.period is Period.DAILY else self._month,
+                    "limit_usd": b.limit_usd,
+                    "spent_usd": round(spent, 8),
+                    "in_flight_usd": round(reserved, 8),
+                    "remaining_usd": round(max(0.0, b.limit_usd - spent - reserved), 8),
+                }
+            )
+        return {
+            "day": self._day,
+            "month": self._month,
+            "budgets": out,
+            "spend_today_by_model": {k: round(v, 8) for k, v in self._daily.items()},
+            "spend_this_month_by_model": {k: round(v, 8) for k, v in self._monthly.items()},
+        }
