@@ -177,9 +177,12 @@ async def test_a_client_that_asks_for_usage_gets_the_usage_chunk(
         "stream_options": {"include_usage": True},
         "messages": [{"role": "user", "content": "Hi"}],
     }
-    async with running_router(make_app(settings)) as base, httpx.AsyncClient(base_url=base) as c:
-        async with c.stream("POST", CHAT, json=body) as resp:
-            raw = b"".join([c async for c in resp.aiter_raw()])
+    async with (
+        running_router(make_app(settings)) as base,
+        httpx.AsyncClient(base_url=base) as c,
+        c.stream("POST", CHAT, json=body) as resp,
+    ):
+        raw = b"".join([c async for c in resp.aiter_raw()])
     assert raw == b"".join(recorded_sse_events())
 
 
