@@ -54,7 +54,7 @@ def start_stack(tmp: Path) -> Stack:
             },
         )
     )
-    env = base_env()
+    env = {**base_env(), "LEDGER_PATH": str(tmp / "ledger.sqlite3")}
     logs = tmp / "logs"
     services: dict[str, RunningService] = {}
     specs: list[ServiceSpec] = [

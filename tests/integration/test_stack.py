@@ -133,3 +133,14 @@ def test_route_and_the_response_headers_agree_with_what_was_forwarded(stack: Sta
     assert resp.headers["x-router-model"] == explained["model"]
     # LiteLLM names the model it actually called in the body.
     assert resp.json()["model"] == explained["model"]
+
+
+def test_load_reads_the_real_llama_server_metrics_and_psutil(stack: Stack) -> None:
+    load = httpx.get(stack.router_url + "/v1/load").json()
+    assert load["backend_queue"]["local-small"] == 0
+    assert load["backend_running"]["local-small"] >= 0
+    assert 0 <= load["cpu_ratio"] <= 1 and 0 < load["memory_ratio"] < 1
+    assert load["gpu_utilization_ratio"] is None  # no GPU here: a note, not an error
+    assert any(n.startswith("gpu:") for n in load["notes"])
+    assert any("llama-cpp-7b" in n and "unreachable" in n for n in load["notes"])
+    assert load["age_s"]["host"] is not None and load["age_s"]["host"] < 5
