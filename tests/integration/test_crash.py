@@ -48,6 +48,7 @@ async def test_kill_9_during_200_requests_loses_no_answered_spend(tmp_path: Path
     try:
         await asyncio.to_thread(wait_healthy, router)
         acked: list[str] = []
+        forty_answered = asyncio.Event()
         body = {"model": "task/code_review", "max_tokens": 5, "messages": [{"role": "user", "content": "x" * 48}]}
 
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
@@ -59,10 +60,11 @@ async def test_kill_9_during_200_requests_loses_no_answered_spend(tmp_path: Path
                     return  # cut by the kill: not acknowledged
                 if resp.status_code == 200:
                     acked.append(resp.json()["id"])
+                    if len(acked) >= 40:
+                        forty_answered.set()
 
             tasks = [asyncio.create_task(one()) for _ in range(200)]
-            while len(acked) < 40:
-                await asyncio.sleep(0.005)
+            await asyncio.wait_for(forty_answered.wait(), timeout=60)
             router.kill()  # SIGKILL, mid-run
             await asyncio.gather(*tasks)
         assert 40 <= len(acked) < 200, "the kill must land while requests are in flight"
