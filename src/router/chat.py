@@ -32,6 +32,7 @@ from src.router.errors import (
 from src.router.features import conversation, explicit_task, is_virtual, parse_body
 from src.router.ledger import SpendRow
 from src.router.load import LoadMonitor
+from src.router.metrics import CANCELLED, CLIENT_ERROR, OK, REJECTED, UPSTREAM_ERROR, Metrics
 from src.router.policy import Classification, Decision, LoadSnapshot, ModelState, RequestFeatures, decide
 from src.router.rules import RulesFile
 from src.router.sse import StreamUsage, relay_events
@@ -79,6 +80,19 @@ def _max_output(body: Mapping[str, Any]) -> int | None:
     return None
 
 
+@dataclass(slots=True)
+class _Trace:
+    """What one request's metrics need to know, filled in as the request goes."""
+
+    started: float
+    decision: Decision | None = None
+    model: str | None = None  # the model that answered
+
+
+def _outcome(status: int) -> str:
+    return OK if status < 400 else CLIENT_ERROR if status < 500 else UPSTREAM_ERROR
+
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.3f}"
 
@@ -97,6 +111,7 @@ class ChatService:
         breaker: CircuitBreaker,
         budget: BudgetTracker,
         load: LoadMonitor | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._catalog = catalog
         self._rules = rules
@@ -108,6 +123,7 @@ class ChatService:
         self.breaker = breaker
         self.budget = budget
         self._load = load
+        self.metrics = metrics
         self._pending: set[asyncio.Task[None]] = set()
 
     def target(self, model: str) -> Target:
@@ -130,7 +146,10 @@ class ChatService:
         """The decision for a parsed body, without calling any model."""
         model = body["model"]
         self._check_model(model)
+        t0 = time.perf_counter()
         classification, tokens = classify_request(body, headers, self._classifier)
+        if self.metrics is not None:
+            self.metrics.classifier.observe(time.perf_counter() - t0)
         snapshot = await self._availability.current()
         # Everything below runs without an await: admission and reservation are atomic.
         max_out = _max_output(body)
@@ -141,9 +160,39 @@ class ChatService:
         return RoutedRequest(body, decision, tokens, max_out)
 
     async def complete(self, raw: bytes, headers: Mapping[str, str]) -> ChatResult:
-        started = time.perf_counter()
+        trace = _Trace(time.perf_counter())
+        try:
+            result = await self._complete(raw, headers, trace)
+        except NoModelAvailable:
+            self._count(trace, REJECTED)
+            raise
+        except RouterError as exc:
+            self._count(trace, CLIENT_ERROR if exc.status_code < 500 else UPSTREAM_ERROR)
+            raise
+        except asyncio.CancelledError:
+            self._count(trace, CANCELLED)
+            raise
+        if result.stream is None:  # a stream is counted when it ends
+            self._count(trace, _outcome(result.status))
+        return result
+
+    def _count(self, trace: _Trace, outcome: str) -> None:
+        if self.metrics is None:
+            return
+        d = trace.decision
+        self.metrics.request(
+            d.task_type.value if d else "unknown",
+            trace.model or (d.model if d and d.model else "none"),
+            d.rule if d else "none",
+            outcome,
+            time.perf_counter() - trace.started,
+        )
+
+    async def _complete(self, raw: bytes, headers: Mapping[str, str], trace: _Trace) -> ChatResult:
+        started = trace.started
         routed = await self.route(parse_body(raw), headers)
         body, decision = routed.body, routed.decision
+        trace.decision = decision
         if decision.model is None:
             why = "; ".join(f"{m}: {w}" for m, w in decision.skipped)
             raise NoModelAvailable(f"No model can serve task {decision.task_type.value!r} now ({why}).")
@@ -172,6 +221,7 @@ class ChatService:
                     why_not = reservation
             if why_not is not None:
                 last_error = UpstreamUnavailable(f"{model} skipped: {why_not}")
+                self._fallback(candidates, index, "budget_capped" if isinstance(reservation, str) else "circuit_open")
                 continue
             assert not isinstance(reservation, str)
             tried.append(model)
@@ -187,7 +237,10 @@ class ChatService:
                 self.breaker.failure(model, exc.message)
                 log.warning("upstream_failed", model=model, error=exc.code)
                 last_error = exc
+                self._fallback(candidates, index, exc.code or "upstream_error")
                 continue
+            if self.metrics is not None:
+                self.metrics.ttfb.labels(model).observe(time.perf_counter() - sent)
             if resp.status in RETRYABLE_STATUSES:
                 retry_after = parse_retry_after(resp.passthrough_headers.get("retry-after"))
                 self.breaker.failure(
@@ -201,6 +254,7 @@ class ChatService:
                     last_error = UpstreamUnavailable(
                         f"{model} answered {resp.status}: {detail[:200].decode('utf-8', 'replace')}"
                     )
+                    self._fallback(candidates, index, f"status_{resp.status}")
                     continue
             else:
                 self.breaker.success(model)
@@ -211,10 +265,11 @@ class ChatService:
                 "x-router-rule": decision.rule,
                 "x-router-tried": ",".join(tried),
             }
+            trace.model = model
             if stream and resp.status == 200:
                 upstream_s += time.perf_counter() - sent
-                out_headers["x-router-overhead-ms"] = _ms(time.perf_counter() - started - upstream_s)
-                relay = self._relay(resp, model, reservation, routed.prompt_tokens, strip_usage)
+                out_headers["x-router-overhead-ms"] = self._overhead(started, upstream_s)
+                relay = self._relay(resp, model, reservation, routed.prompt_tokens, strip_usage, trace)
                 return ChatResult(200, resp.content_type, out_headers, stream=relay)
             data = await resp.read()
             upstream_s += time.perf_counter() - sent
@@ -222,14 +277,29 @@ class ChatService:
                 await self._account_json(model, reservation, data)
             else:
                 self._release(reservation)
-            out_headers["x-router-overhead-ms"] = _ms(time.perf_counter() - started - upstream_s)
+            out_headers["x-router-overhead-ms"] = self._overhead(started, upstream_s)
             return ChatResult(resp.status, resp.content_type, out_headers, body=data)
         if last_error is None:  # every candidate was skipped before any was tried
             last_error = NoModelAvailable("No candidate model could be tried.")
         last_error.message = f"{last_error.message} (tried: {', '.join(tried) or 'none'})"
         raise last_error
 
+    def _fallback(self, candidates: tuple[str, ...], index: int, reason: str) -> None:
+        if self.metrics is not None and index + 1 < len(candidates):
+            self.metrics.fallbacks.labels(candidates[index], candidates[index + 1], reason).inc()
+
+    def _overhead(self, started: float, upstream_s: float) -> str:
+        overhead = time.perf_counter() - started - upstream_s
+        if self.metrics is not None:
+            self.metrics.overhead.observe(overhead)
+        return _ms(overhead)
+
     # -- accounting ----------------------------------------------------------------------------
+    async def _settle(self, reservation: Reservation, row: SpendRow) -> None:
+        if self.metrics is not None:
+            self.metrics.usage(row.model, row.prompt_tokens, row.completion_tokens, row.cost_usd)
+        await self.budget.settle(reservation, row)
+
     def _release(self, reservation: Reservation | None) -> None:
         if reservation is not None:
             self.budget.release(reservation)
@@ -258,31 +328,39 @@ class ChatService:
             parsed = {}
         usage = parsed.get("usage") if isinstance(parsed, dict) else None
         rid = parsed.get("id") if isinstance(parsed, dict) else None
-        await self.budget.settle(reservation, self._row(model, usage if isinstance(usage, dict) else None, rid, 0))
+        await self._settle(reservation, self._row(model, usage if isinstance(usage, dict) else None, rid, 0))
 
     async def _relay(
-        self, resp: UpstreamResponse, model: str, reservation: Reservation | None, prompt_tokens: int, strip: bool
+        self,
+        resp: UpstreamResponse,
+        model: str,
+        reservation: Reservation | None,
+        prompt_tokens: int,
+        strip: bool,
+        trace: _Trace,
     ) -> AsyncIterator[bytes]:
         """Pass events on as they arrive; record the spend before `[DONE]` goes out; a failure
         mid-stream ends the stream with an error event (no switching models after the first byte)."""
         state = StreamUsage()
         settled = False
+        outcome = CANCELLED  # unless the stream ends one way or the other below
         try:
             async for out in relay_events(resp.iter_chunks(), state, strip_usage_chunk=strip):
                 if state.saw_done and not settled and reservation is not None:
                     settled = True
-                    await self.budget.settle(
-                        reservation, self._row(model, state.usage, state.response_id, prompt_tokens)
-                    )
+                    await self._settle(reservation, self._row(model, state.usage, state.response_id, prompt_tokens))
                 yield out
+            outcome = OK
         except RouterError as exc:
+            outcome = UPSTREAM_ERROR
             yield sse_error_event(exc)
         finally:
             resp.close()
+            self._count(trace, outcome)
             if not settled and reservation is not None:
                 # Cut or abandoned stream: record what is known without blocking the unwinding.
                 row = self._row(model, state.usage, state.response_id, prompt_tokens)
-                task = asyncio.get_running_loop().create_task(self.budget.settle(reservation, row))
+                task = asyncio.get_running_loop().create_task(self._settle(reservation, row))
                 self._pending.add(task)
                 task.add_done_callback(self._pending.discard)
 

@@ -20,6 +20,7 @@ import orjson
 from dotenv import dotenv_values
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response, StreamingResponse
 
@@ -34,6 +35,7 @@ from src.router.errors import BodyTooLarge, InvalidRequest, RouterError, error_e
 from src.router.features import parse_body
 from src.router.ledger import Ledger
 from src.router.load import GpuSampler, LoadMonitor, NvmlGpuSampler, PsutilHostSampler
+from src.router.metrics import Metrics, StateCollector, exposition
 from src.router.rules_store import RulesStore
 from src.router.rules_watch import RulesWatcher
 from src.router.settings import Settings
@@ -86,6 +88,32 @@ async def _unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -
     return None
 
 
+def _live_state(app: FastAPI) -> dict[str, Any]:
+    """What the scrape-time gauges read; empty before the first availability probe."""
+    snap = app.state.monitor.snapshot
+    if snap is None:
+        return {}
+    chat: ChatService = app.state.chat
+    load: LoadMonitor = app.state.load
+    load_snapshot = load.snapshot()
+    gpus = (
+        load.state.gpus.value if load.state.gpus is not None and load_snapshot.gpu_utilization_ratio is not None else []
+    )
+    backends = {b.base: r.value for b in load.backends if (r := load.state.backends.get(b.base)) is not None}
+    return {
+        "available": {n: s.available and not chat.breaker.blocked(n) for n, s in snap.models.items()},
+        "breaker": {n: chat.breaker.state(n).value for n in snap.models},
+        "budgets": chat.budget.report()["budgets"],
+        "load": {
+            "gpus": gpus,
+            "cpu_ratio": load_snapshot.cpu_ratio,
+            "memory_ratio": load_snapshot.memory_ratio,
+            "backends": backends,
+            "ages": load.ages(),
+        },
+    }
+
+
 def _process_environ() -> Callable[[], Mapping[str, str]]:
     merged = {**{k: v for k, v in dotenv_values(".env").items() if v is not None}, **os.environ}
     return lambda: merged
@@ -97,11 +125,13 @@ def create_app(
     upstream: Upstream | None = None,
     classifier: Classifier | None = None,
     gpu_sampler: GpuSampler | None = None,
+    registry: CollectorRegistry | None = None,
     environ: Callable[[], Mapping[str, str]] | None = None,
 ) -> FastAPI:
     """Build the router. `environ` supplies the variables that say which cloud keys are set
     (default: `.env` overlaid by the process environment, as LiteLLM sees them)."""
     settings = settings or Settings()
+    metrics = Metrics(registry if registry is not None else CollectorRegistry())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -157,7 +187,11 @@ def create_app(
             breaker=breaker,
             budget=budget,
             load=load,
+            metrics=metrics,
         )
+        state = StateCollector(lambda: _live_state(app))
+        metrics.registry.register(state)
+        app.state.state_collector = state
         watcher = RulesWatcher(rules, interval_s=settings.rules_poll_interval_s)
         monitor.start()
         load.start()
@@ -169,6 +203,7 @@ def create_app(
             await load.stop()
             await monitor.stop()
             await budget.close()
+            metrics.registry.unregister(state)
             if session is not None:
                 await session.close()
 
@@ -235,6 +270,11 @@ def create_app(
         body = parse_body(await _read_body(request, settings.max_body_bytes))
         routed = await request.app.state.chat.route(body, request.headers)
         return _json(routed.decision.explain())
+
+    @app.get("/metrics")
+    async def prometheus_metrics(request: Request) -> Response:
+        body = exposition(metrics, request.app.state.state_collector)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/v1/budget")
     async def budget_report(request: Request) -> Response:
