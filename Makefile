@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.run-$(shell cat requirements.txt | sha256sum | cut -c1-12)
 DEV_STAMP := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
 
-.PHONY: run test test-fast setup install install-dev check bench clean
+.PHONY: run test test-fast setup setup-tests install install-dev check bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,12 +33,15 @@ run: setup
 	$(PY) -m src.stack run
 
 ## test: set up the same way, then run the whole suite (slow tiers included)
-test: install-dev setup
+test: install-dev setup-tests
 	$(PY) -m pytest
 
 ## test-fast: the suite without the slow tier
-test-fast: install-dev setup
+test-fast: install-dev setup-tests
 	$(PY) -m pytest -m "not slow"
+
+setup-tests: install
+	$(PY) -m src.stack setup --tests
 
 ## check: lint, format and type checks
 check: install-dev

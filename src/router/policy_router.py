@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
@@ -114,6 +115,19 @@ def _live_state(app: FastAPI) -> dict[str, Any]:
     }
 
 
+def _gpu_from_settings(settings: Settings) -> GpuSampler | None:
+    if not settings.gpu_sampling:
+        return None
+    if settings.gpu_sampler == "nvml":
+        return NvmlGpuSampler()
+    module_name, _, attr = settings.gpu_sampler.partition(":")
+    if not attr:
+        raise ConfigError(f"GPU_SAMPLER has value {settings.gpu_sampler!r}: use 'nvml' or 'module:factory'")
+    factory = getattr(importlib.import_module(module_name), attr)
+    sampler: GpuSampler = factory()
+    return sampler
+
+
 def _process_environ() -> Callable[[], Mapping[str, str]]:
     merged = {**{k: v for k, v in dotenv_values(".env").items() if v is not None}, **os.environ}
     return lambda: merged
@@ -158,7 +172,7 @@ def create_app(
         load = LoadMonitor(
             catalog,
             up,
-            gpu=gpu_sampler if gpu_sampler is not None else (NvmlGpuSampler() if settings.gpu_sampling else None),
+            gpu=gpu_sampler if gpu_sampler is not None else _gpu_from_settings(settings),
             host=PsutilHostSampler(),
             interval_s=settings.load_interval_s,
             stale_after_s=settings.load_stale_after_s,

@@ -21,16 +21,19 @@ from src.stack.bootstrap import ensure_env_file, ensure_litellm_config
 from src.stack.llama_build import ensure_llama_server
 from src.stack.model_file import ensure_model
 from src.stack.paths import REPO_ROOT, var_dir
+from src.stack.prometheus import ensure_prometheus
 from src.stack.services import RunningService, ServiceError, port_in_use, start, wait_healthy
 from src.stack.stack import StackPorts, litellm_spec, llama_server_spec, router_spec
 
 
-def setup() -> tuple[Path, Path]:
+def setup(*, for_tests: bool = False) -> tuple[Path, Path]:
     t0 = time.monotonic()
     binary = ensure_llama_server()
     model = ensure_model()
     ensure_litellm_config()
     ensure_env_file()
+    if for_tests:
+        ensure_prometheus()
     print(f"setup complete in {time.monotonic() - t0:.1f}s (llama-server: {binary}, model: {model})", flush=True)
     return binary, model
 
@@ -130,9 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m src.stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("command", choices=("setup", "run"))
+    parser.add_argument("--tests", action="store_true", help="also install what the test suite needs (Prometheus)")
     args = parser.parse_args(argv)
     if args.command == "setup":
-        setup()
+        setup(for_tests=args.tests)
         return 0
     return run()
 

@@ -12,14 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from src.stack.llama_build import ensure_llama_server
 from src.stack.model_file import ensure_model
 from src.stack.services import RunningService, ServiceSpec, free_port, start, wait_healthy
 from src.stack.stack import litellm_spec, llama_server_spec, render_litellm_config, router_spec
+from tests.support.vllm_standin import MODEL as VLLM_MODEL
+from tests.support.vllm_standin import VllmStandIn
 
 REPO = Path(__file__).resolve().parents[2]
 MASTER_KEY = "sk-integration-" + "9f3a" * 8
+OVERLOADED = "vllm-overloaded"
 
 
 @dataclass
@@ -30,7 +34,9 @@ class Stack:
     down_url: str  # where the "llama-cpp-7b" and "qwen-14b-vllm" backends would be: nothing listens
     services: dict[str, RunningService]
     litellm_config: Path
+    rules: Path  # a copy the tests may edit: the router reloads it
     tmp: Path
+    vllm: VllmStandIn
 
 
 def base_env() -> dict[str, str]:
@@ -43,8 +49,9 @@ def start_stack(tmp: Path) -> Stack:
     binary, model = ensure_llama_server(), ensure_model()
     llama_port, litellm_port, router_port, down_port = (free_port() for _ in range(4))
     down = f"http://127.0.0.1:{down_port}"
+    vllm = VllmStandIn().start()
     config = tmp / "litellm.yaml"
-    config.write_text(
+    rendered = yaml.safe_load(
         render_litellm_config(
             REPO / "config" / "litellm.example.yaml",
             {
@@ -54,7 +61,28 @@ def start_stack(tmp: Path) -> Stack:
             },
         )
     )
-    env = {**base_env(), "LEDGER_PATH": str(tmp / "ledger.sqlite3")}
+    # An extra model on the overloaded vLLM stand-in: up for probes, 503 for completions.
+    rendered["model_list"].append(
+        {
+            "model_name": OVERLOADED,
+            "litellm_params": {
+                "model": f"hosted_vllm/{VLLM_MODEL}",
+                "api_base": vllm.url + "/v1",
+                "api_key": "sk-local-no-key",
+            },
+            "model_info": {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0},
+        }
+    )
+    config.write_text(yaml.safe_dump(rendered, sort_keys=False))
+    rules = tmp / "routing_rules.yaml"
+    rules.write_text((REPO / "config" / "routing_rules.yaml").read_text())
+    env = {
+        **base_env(),
+        "LEDGER_PATH": str(tmp / "ledger.sqlite3"),
+        "GPU_SAMPLER": "tests.support.fake_gpu:H100UnderLoad",  # no GPU here: stands in for NVML
+        "LOAD_INTERVAL_S": "0.5",
+        "RULES_POLL_INTERVAL_S": "0.2",
+    }
     logs = tmp / "logs"
     services: dict[str, RunningService] = {}
     specs: list[ServiceSpec] = [
@@ -65,7 +93,7 @@ def start_stack(tmp: Path) -> Stack:
             litellm_url=f"http://127.0.0.1:{litellm_port}",
             master_key=MASTER_KEY,
             litellm_config=config,
-            rules=REPO / "config" / "routing_rules.yaml",
+            rules=rules,
             env=env,
             cwd=REPO,
         ),
@@ -85,6 +113,7 @@ def start_stack(tmp: Path) -> Stack:
     except BaseException:
         for svc in services.values():
             svc.stop()
+        vllm.stop()
         raise
     return Stack(
         f"http://127.0.0.1:{router_port}",
@@ -93,7 +122,9 @@ def start_stack(tmp: Path) -> Stack:
         down,
         services,
         config,
+        rules,
         tmp,
+        vllm,
     )
 
 
@@ -105,3 +136,4 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         for svc in reversed(list(s.services.values())):
             svc.stop()
+        s.vllm.stop()
