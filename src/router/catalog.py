@@ -32,6 +32,9 @@ class _ModelInfo(BaseModel):
     model_config = ConfigDict(extra="allow")
     input_cost_per_token: float = Field(default=0.0, ge=0)
     output_cost_per_token: float = Field(default=0.0, ge=0)
+    # The router's own key: send this model's requests straight to its OpenAI-compatible
+    # api_base (vLLM, llama-server), skipping LiteLLM's hop; LiteLLM stays the fallback.
+    router_direct: bool = False
 
 
 class _ModelEntry(BaseModel):
@@ -55,6 +58,9 @@ class CatalogModel:
     api_key_env: str | None  # NAME when the key is given as os.environ/NAME
     input_cost_per_token: float
     output_cost_per_token: float
+    direct: bool = False  # model_info.router_direct
+    backend_model: str = ""  # the name the backend itself knows (provider prefix removed)
+    api_key: str | None = None  # a literal key from the config (never an os.environ/ reference)
 
     @property
     def is_local(self) -> bool:
@@ -83,6 +89,9 @@ class Catalog:
         return None
 
 
+DIRECT_PROVIDERS = frozenset({"openai", "hosted_vllm"})
+
+
 def _provider(upstream_model: str) -> str:
     head, sep, _ = upstream_model.partition("/")
     return head if sep else "openai"
@@ -101,15 +110,25 @@ def parse_catalog(data: object, *, source: str) -> Catalog:
             continue
         seen.add(entry.model_name)
         key = entry.litellm_params.api_key
+        provider = _provider(entry.litellm_params.model)
+        if entry.model_info.router_direct and (provider not in DIRECT_PROVIDERS or not entry.litellm_params.api_base):
+            raise ConfigError(
+                f"{source}: model_list[{entry.model_name}].model_info.router_direct: true needs an OpenAI-compatible "
+                f"backend with api_base (provider one of {', '.join(sorted(DIRECT_PROVIDERS))}); "
+                f"got provider {provider!r}, api_base {entry.litellm_params.api_base!r}"
+            )
         models.append(
             CatalogModel(
                 name=entry.model_name,
                 upstream_model=entry.litellm_params.model,
-                provider=_provider(entry.litellm_params.model),
+                provider=provider,
                 api_base=entry.litellm_params.api_base,
                 api_key_env=key[len(ENV_PREFIX) :] if key and key.startswith(ENV_PREFIX) else None,
                 input_cost_per_token=entry.model_info.input_cost_per_token,
                 output_cost_per_token=entry.model_info.output_cost_per_token,
+                direct=entry.model_info.router_direct,
+                backend_model=entry.litellm_params.model.partition("/")[2] or entry.litellm_params.model,
+                api_key=key if key and not key.startswith(ENV_PREFIX) else None,
             )
         )
     return Catalog(models=tuple(models))

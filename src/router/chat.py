@@ -126,8 +126,14 @@ class ChatService:
         self.metrics = metrics
         self._pending: set[asyncio.Task[None]] = set()
 
-    def target(self, model: str) -> Target:
-        return Target(self._litellm_v1, self._litellm_key, model)
+    def targets(self, model: str) -> tuple[Target, ...]:
+        """Where to send a model's request, in order: its backend directly when the config
+        says `router_direct`, then (or only) LiteLLM."""
+        via_litellm = Target(self._litellm_v1, self._litellm_key, model)
+        m = self._catalog.get(model)
+        if m is not None and m.direct and m.api_base:
+            return (Target(m.api_base, m.api_key, m.backend_model), via_litellm)
+        return (via_litellm,)
 
     def _check_model(self, model: str) -> None:
         if is_virtual(model) or self._catalog.get(model) is not None:
@@ -226,11 +232,9 @@ class ChatService:
             assert not isinstance(reservation, str)
             tried.append(model)
             self.breaker.acquire(model)
-            body["model"] = model
-            payload = orjson.dumps(body)
             sent = time.perf_counter()
             try:
-                resp = await self._upstream.post_chat(self.target(model), payload)
+                resp = await self._send(body, model)
             except UpstreamError as exc:
                 upstream_s += time.perf_counter() - sent
                 self._release(reservation)
@@ -283,6 +287,20 @@ class ChatService:
             last_error = NoModelAvailable("No candidate model could be tried.")
         last_error.message = f"{last_error.message} (tried: {', '.join(tried) or 'none'})"
         raise last_error
+
+    async def _send(self, body: dict[str, Any], model: str) -> UpstreamResponse:
+        """Send to the model's first target; on a failure before any response, the next
+        (a direct backend that is unreachable is retried through LiteLLM)."""
+        targets = self.targets(model)
+        for i, target in enumerate(targets):
+            body["model"] = target.model
+            try:
+                return await self._upstream.post_chat(target, orjson.dumps(body))
+            except UpstreamError:
+                if i == len(targets) - 1:
+                    raise
+                log.info("direct_path_failed", model=model)
+        raise AssertionError("unreachable: targets is never empty")
 
     def _fallback(self, candidates: tuple[str, ...], index: int, reason: str) -> None:
         if self.metrics is not None and index + 1 < len(candidates):

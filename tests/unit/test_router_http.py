@@ -215,3 +215,69 @@ async def test_body_over_the_limit_is_413(tmp_path: Path, stub: tuple[StubUpstre
 
 async def test_unknown_route_uses_the_openai_envelope(client: httpx.AsyncClient) -> None:
     assert_envelope(await client.get("/v1/nope"), 404)
+
+
+async def test_a_router_direct_model_skips_litellm_and_falls_back_to_it(
+    tmp_path: Path, stub: tuple[StubUpstream, str]
+) -> None:
+    import yaml
+    from asgi_lifespan import LifespanManager
+
+    upstream, url = stub
+    settings = write_configs(tmp_path, url)
+    config = yaml.safe_load(settings.litellm_config.read_text())
+    for entry in config["model_list"]:
+        if entry["model_name"] == "local-small":
+            entry["model_info"]["router_direct"] = True
+    settings.litellm_config.write_text(yaml.safe_dump(config))
+    body = {"model": "local-small", "messages": [{"role": "user", "content": "x"}]}
+    async with (
+        LifespanManager(make_app(settings)) as m,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+    ):
+        assert (await c.post(CHAT, json=body)).status_code == 200
+    # Straight to the backend: the backend's own model name and key, not LiteLLM's master key.
+    assert upstream.requests[-1]["model"] == "local-small"
+    assert upstream.headers[-1]["Authorization"] == "Bearer sk-local-no-key"
+
+    # The backend's direct address is down: the same model is reached through LiteLLM.
+    for entry in config["model_list"]:
+        if entry["model_name"] == "local-small":
+            entry["litellm_params"]["api_base"] = "http://127.0.0.1:9/v1"
+    settings.litellm_config.write_text(yaml.safe_dump(config))
+    settings = settings.model_copy(update={"probe_interval_s": 3600})
+    app = make_app(settings)
+    async with (
+        LifespanManager(app) as m,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+    ):
+        from src.router.availability import AvailabilitySnapshot
+        from src.router.policy import ModelState
+
+        # The backend went down after the last probe, which still says it is up.
+        snap = await app.state.monitor.current()
+        app.state.monitor._snapshot = AvailabilitySnapshot(
+            True, "ok", {**snap.models, "local-small": ModelState(True, "probed up")}, snap.taken_at
+        )
+        resp = await c.post(CHAT, json=body)
+    assert resp.status_code == 200
+    assert upstream.headers[-1]["Authorization"] == f"Bearer {MASTER_KEY}"
+
+
+def test_router_direct_is_refused_for_a_provider_that_needs_translation() -> None:
+    from src.router.catalog import parse_catalog
+    from src.router.config_errors import ConfigError
+
+    with pytest.raises(ConfigError, match="router_direct"):
+        parse_catalog(
+            {
+                "model_list": [
+                    {
+                        "model_name": "c",
+                        "litellm_params": {"model": "anthropic/claude"},
+                        "model_info": {"router_direct": True},
+                    }
+                ]
+            },
+            source="x.yaml",
+        )
