@@ -43,10 +43,14 @@ test-fast: install-dev setup-tests
 setup-tests: install
 	$(PY) -m src.stack setup --tests
 
+## bench: every path side by side (~8 min); writes docs/benchmarks.md and benchmarks/results/latest.json
+bench: install-dev setup-tests
+	$(PY) -m benchmarks.run
+
 ## check: lint, format and type checks
 check: install-dev
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(VENV)/bin/mypy src
 
 clean:

@@ -153,6 +153,9 @@ class BudgetTracker:
         """Replace the reservation with the real spend (immediately, for the next request's
         admission) and return once the row is durable."""
         self._reserved.pop(reservation.id, None)
+        if row.cost_usd == 0:
+            self.ledger.tally(row)  # free: counted, written with the next flush
+            return
         self._roll()
         if row.day == self._day:
             self._daily[row.model] = self._daily.get(row.model, 0.0) + row.cost_usd

@@ -244,7 +244,7 @@ class ChatService:
                 self._fallback(candidates, index, exc.code or "upstream_error")
                 continue
             if self.metrics is not None:
-                self.metrics.ttfb.labels(model).observe(time.perf_counter() - sent)
+                self.metrics.upstream_ttfb(model, time.perf_counter() - sent)
             if resp.status in RETRYABLE_STATUSES:
                 retry_after = parse_retry_after(resp.passthrough_headers.get("retry-after"))
                 self.breaker.failure(
@@ -304,7 +304,7 @@ class ChatService:
 
     def _fallback(self, candidates: tuple[str, ...], index: int, reason: str) -> None:
         if self.metrics is not None and index + 1 < len(candidates):
-            self.metrics.fallbacks.labels(candidates[index], candidates[index + 1], reason).inc()
+            self.metrics.fallback(candidates[index], candidates[index + 1], reason)
 
     def _overhead(self, started: float, upstream_s: float) -> str:
         overhead = time.perf_counter() - started - upstream_s

@@ -1,9 +1,15 @@
 """The spend ledger: every answered request's tokens and cost, durable in SQLite (WAL).
 
-Writes go through one writer thread that commits in groups: a request awaits the commit of
-its own row (so nothing that was answered is lost to a kill -9), while many concurrent rows
-share one commit. `synchronous=NORMAL` in WAL mode survives a process crash; a power loss
-may drop the last commits (set `synchronous_full=True` to fsync every commit).
+Writes go through one writer thread that commits in groups. A request that cost money awaits
+the commit of its own row before its answer is returned, so nothing that was billed and
+answered is lost to a kill -9; many concurrent rows share one commit. Requests to free
+(local) models cost nothing and only count tokens: they are tallied in memory and written as
+one row per (day, model, task) every `flush_interval_s` — at most that long of free-token
+counts can be lost to a crash, never any spend. (Writing a row per free request cost the
+router a quarter of its throughput.)
+
+`synchronous=NORMAL` in WAL mode survives a process crash; a power loss may drop the last
+commits (set `synchronous_full=True` to fsync every commit).
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ CREATE TABLE IF NOT EXISTS spend (
     completion_tokens INTEGER NOT NULL,
     cost_usd REAL NOT NULL,
     response_id TEXT,
-    task_key TEXT
+    task_key TEXT,
+    requests INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS spend_day ON spend(day);
 CREATE INDEX IF NOT EXISTS spend_month ON spend(month);
@@ -48,6 +55,7 @@ class SpendRow:
     cost_usd: float
     response_id: str | None = None
     task_key: str | None = None
+    requests: int = 1
 
     @property
     def day(self) -> str:
@@ -65,28 +73,70 @@ def connect(path: Path, *, synchronous_full: bool = False) -> sqlite3.Connection
     conn.execute(f"PRAGMA synchronous={'FULL' if synchronous_full else 'NORMAL'}")
     conn.execute("PRAGMA busy_timeout=5000")
     conn.executescript(SCHEMA)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(spend)")}
+    if "requests" not in columns:  # ledgers written before free requests were tallied
+        conn.execute("ALTER TABLE spend ADD COLUMN requests INTEGER NOT NULL DEFAULT 1")
     return conn
 
 
+_TallyKey = tuple[str, str, str | None]  # model, provider, task_key
+
+
 class Ledger:
-    def __init__(self, path: Path, *, synchronous_full: bool = False) -> None:
+    def __init__(self, path: Path, *, synchronous_full: bool = False, flush_interval_s: float = 1.0) -> None:
         self.path = path
         self._synchronous_full = synchronous_full
+        self._flush_interval = flush_interval_s
         self._queue: queue.SimpleQueue[tuple[SpendRow, asyncio.Future[None]] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._tally: dict[_TallyKey, list[int]] = {}  # -> [requests, prompt tokens, completion tokens]
+        self._flusher: asyncio.Task[None] | None = None
 
     def open(self) -> None:
         connect(self.path, synchronous_full=self._synchronous_full).close()  # create/migrate before serving
         self._loop = asyncio.get_running_loop()
         self._thread = threading.Thread(target=self._writer, name="ledger-writer", daemon=True)
         self._thread.start()
+        self._flusher = self._loop.create_task(self._flush_every(), name="ledger-flush")
 
     async def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            self._flusher = None
+        await self.flush()
         if self._thread is not None:
             self._queue.put(None)
             await asyncio.to_thread(self._thread.join)
             self._thread = None
+
+    def tally(self, row: SpendRow) -> None:
+        """Count a free request's tokens; written with the next flush (no await, no thread hop)."""
+        key = (row.model, row.provider, row.task_key)
+        counts = self._tally.get(key)
+        if counts is None:
+            self._tally[key] = [1, row.prompt_tokens, row.completion_tokens]
+        else:
+            counts[0] += 1
+            counts[1] += row.prompt_tokens
+            counts[2] += row.completion_tokens
+
+    async def flush(self) -> None:
+        if not self._tally or self._thread is None:
+            return
+        tally, self._tally = self._tally, {}
+        ts = time.time()
+        await asyncio.gather(
+            *(
+                self.record(SpendRow(ts, model, provider, prompt, completion, 0.0, None, task, requests))
+                for (model, provider, task), (requests, prompt, completion) in tally.items()
+            )
+        )
+
+    async def _flush_every(self) -> None:
+        while True:
+            await asyncio.sleep(self._flush_interval)
+            await self.flush()
 
     async def record(self, row: SpendRow) -> None:
         """Returns once the row is committed."""
@@ -119,7 +169,7 @@ class Ledger:
                     conn.execute("BEGIN")
                     conn.executemany(
                         "INSERT INTO spend (ts, day, month, model, provider, prompt_tokens, completion_tokens,"
-                        " cost_usd, response_id, task_key) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        " cost_usd, response_id, task_key, requests) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                         [
                             (
                                 r.ts,
@@ -132,6 +182,7 @@ class Ledger:
                                 r.cost_usd,
                                 r.response_id,
                                 r.task_key,
+                                r.requests,
                             )
                             for r, _ in batch
                         ],

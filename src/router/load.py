@@ -162,6 +162,7 @@ class LoadMonitor:
         self._clock = clock
         self.state = LoadState()
         self._task: asyncio.Task[None] | None = None
+        self._cached: tuple[float, LoadSnapshot] | None = None
 
     # -- sampling (background) ------------------------------------------------------------
     async def _sample_backend(self, backend: Backend) -> None:
@@ -198,6 +199,7 @@ class LoadMonitor:
         if self._host is not None:
             self.state.host = _Timed(self._host.sample(), self._clock())
         await asyncio.gather(*(self._sample_backend(b) for b in self.backends))
+        self._cached = None  # new readings: the next request sees them
 
     async def _run(self) -> None:
         while True:
@@ -223,7 +225,16 @@ class LoadMonitor:
         return reading is not None and now - reading.at <= self.stale_after_s
 
     def snapshot(self) -> LoadSnapshot:
+        """The snapshot for the request path, rebuilt at most every 50 ms (readings change
+        once a second; rebuilding it per request cost the hot path several microseconds)."""
         now = self._clock()
+        if self._cached is not None and now - self._cached[0] < 0.05:
+            return self._cached[1]
+        snap = self._build(now)
+        self._cached = (now, snap)
+        return snap
+
+    def _build(self, now: float) -> LoadSnapshot:
         st = self.state
         notes: list[str] = []
         gpu_util = gpu_mem = cpu = mem = None

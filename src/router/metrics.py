@@ -81,15 +81,33 @@ class Metrics:
         )
         self.cost = Counter("router_cost_usd_total", "Spend in US dollars by model.", ["model"], registry=registry)
 
+        # `.labels()` costs microseconds (validation, a lock, a dict keyed by a fresh tuple); the
+        # label sets are bounded, so each child is looked up once and kept.
+        self._children: dict[tuple[object, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def request(self, task_type: str, model: str, rule: str, outcome: str, seconds: float | None = None) -> None:
-        self.requests.labels(task_type, model, rule, outcome).inc()
+        self._child(self.requests, task_type, model, rule, outcome).inc()
         if seconds is not None:
-            self.request_duration.labels(task_type, model).observe(seconds)
+            self._child(self.request_duration, task_type, model).observe(seconds)
+
+    def upstream_ttfb(self, model: str, seconds: float) -> None:
+        self._child(self.ttfb, model).observe(seconds)
+
+    def fallback(self, from_model: str, to_model: str, reason: str) -> None:
+        self._child(self.fallbacks, from_model, to_model, reason).inc()
 
     def usage(self, model: str, prompt_tokens: int, completion_tokens: int, cost_usd: float) -> None:
-        self.tokens.labels(model, "prompt").inc(prompt_tokens)
-        self.tokens.labels(model, "completion").inc(completion_tokens)
-        self.cost.labels(model).inc(cost_usd)
+        self._child(self.tokens, model, "prompt").inc(prompt_tokens)
+        self._child(self.tokens, model, "completion").inc(completion_tokens)
+        if cost_usd:
+            self._child(self.cost, model).inc(cost_usd)
 
 
 class StateCollector(Collector):

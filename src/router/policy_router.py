@@ -10,7 +10,6 @@ and reads no environment.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import os
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
@@ -73,20 +72,26 @@ async def _wait_disconnect(request: Request) -> None:
         pass
 
 
+async def _cancel_on_disconnect(request: Request, task: asyncio.Task[Any]) -> None:
+    await _wait_disconnect(request)
+    task.cancel()
+
+
 async def _unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -> T | None:
-    """Run `work`; if the client disconnects first, cancel it (closing the upstream request)."""
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_wait_disconnect(request))
+    """Run `work` in this task; if the client disconnects first, cancel it (which closes the
+    upstream request). One watcher task per request, cancelled as soon as the work is done."""
+    current = asyncio.current_task()
+    assert current is not None
+    watcher = asyncio.get_running_loop().create_task(_cancel_on_disconnect(request, current))
     try:
-        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+        return await work
+    except asyncio.CancelledError:
+        if watcher.done() and not watcher.cancelled():  # the client left: the watcher cancelled us
+            current.uncancel()
+            return None
+        raise
     finally:
         watcher.cancel()
-    if task.done():
-        return task.result()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError, RouterError):
-        await task
-    return None
 
 
 def _live_state(app: FastAPI) -> dict[str, Any]:

@@ -98,7 +98,7 @@ class AiohttpUpstream:
     def new_session() -> aiohttp.ClientSession:
         # One pool for every upstream; limit 0 = no artificial cap on concurrent connections.
         return aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True),
+            connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
             skip_auto_headers=("User-Agent",),
         )
 

@@ -21,6 +21,7 @@ from src.stack.bootstrap import ensure_env_file, ensure_litellm_config
 from src.stack.llama_build import ensure_llama_server
 from src.stack.model_file import ensure_model
 from src.stack.paths import REPO_ROOT, var_dir
+from src.stack.debian import ensure_binaries
 from src.stack.prometheus import ensure_prometheus
 from src.stack.services import RunningService, ServiceError, port_in_use, start, wait_healthy
 from src.stack.stack import StackPorts, litellm_spec, llama_server_spec, router_spec
@@ -34,6 +35,7 @@ def setup(*, for_tests: bool = False) -> tuple[Path, Path]:
     ensure_env_file()
     if for_tests:
         ensure_prometheus()
+        ensure_binaries("wrk", "wrk")  # the benchmark harness's load generator (its smoke run is a test)
     print(f"setup complete in {time.monotonic() - t0:.1f}s (llama-server: {binary}, model: {model})", flush=True)
     return binary, model
 

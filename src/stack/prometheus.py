@@ -4,38 +4,18 @@ and started on the repo's `config/prometheus.yml` (rendered with other ports for
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
 
+from src.stack.debian import ensure_binaries
 from src.stack.services import ServiceSpec
 
 
-class PrometheusUnavailable(RuntimeError):
-    pass
-
-
 def ensure_prometheus() -> tuple[str, str]:
-    """Paths of `prometheus` and `promtool`, installing the Debian package if needed (root)."""
-    prom, tool = shutil.which("prometheus"), shutil.which("promtool")
-    if prom and tool:
-        return prom, tool
-    apt = shutil.which("apt-get")
-    if apt is None or os.geteuid() != 0:
-        raise PrometheusUnavailable("prometheus is not installed; install it with: sudo apt-get install prometheus")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    print("installing prometheus (Debian package)", flush=True)
-    for argv in ([apt, "update", "-qq"], [apt, "install", "-y", "-qq", "--no-install-recommends", "prometheus"]):
-        proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=600)
-        if proc.returncode != 0:
-            raise PrometheusUnavailable(f"{' '.join(argv)} failed:\n{proc.stderr[-2000:]}")
-    # The package's postinst may start a daemon on :9090 where an init system exists; ours is separate.
-    prom, tool = shutil.which("prometheus"), shutil.which("promtool")
-    if not (prom and tool):
-        raise PrometheusUnavailable("the prometheus package installed no prometheus/promtool binary")
+    """Paths of `prometheus` and `promtool`, installing Debian's package if needed (root)."""
+    prom, tool = ensure_binaries("prometheus", "prometheus", "promtool")
     return prom, tool
 
 
