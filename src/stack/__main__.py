@@ -18,10 +18,10 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from src.stack.bootstrap import ensure_env_file, ensure_litellm_config
+from src.stack.debian import ensure_binaries
 from src.stack.llama_build import ensure_llama_server
 from src.stack.model_file import ensure_model
 from src.stack.paths import REPO_ROOT, var_dir
-from src.stack.debian import ensure_binaries
 from src.stack.prometheus import ensure_prometheus
 from src.stack.services import RunningService, ServiceError, port_in_use, start, wait_healthy
 from src.stack.stack import StackPorts, litellm_spec, llama_server_spec, router_spec
