@@ -80,6 +80,18 @@ def _max_output(body: Mapping[str, Any]) -> int | None:
     return None
 
 
+TASK_KEY_PREFIX = "sk-task-"
+
+
+def task_key_of(headers: Mapping[str, str]) -> str | None:
+    """The coordinator gives each task step a key `sk-task-<id>`; usage is attributed to <id>."""
+    auth = headers.get("authorization", "")
+    if not auth.startswith("Bearer " + TASK_KEY_PREFIX):
+        return None
+    key = auth[len("Bearer " + TASK_KEY_PREFIX) :].strip()
+    return key[:128] if key and key.isprintable() else None
+
+
 @dataclass(slots=True)
 class _Trace:
     """What one request's metrics need to know, filled in as the request goes."""
@@ -87,6 +99,7 @@ class _Trace:
     started: float
     decision: Decision | None = None
     model: str | None = None  # the model that answered
+    task_key: str | None = None
 
 
 def _outcome(status: int) -> str:
@@ -166,7 +179,7 @@ class ChatService:
         return RoutedRequest(body, decision, tokens, max_out)
 
     async def complete(self, raw: bytes, headers: Mapping[str, str]) -> ChatResult:
-        trace = _Trace(time.perf_counter())
+        trace = _Trace(time.perf_counter(), task_key=task_key_of(headers))
         try:
             result = await self._complete(raw, headers, trace)
         except NoModelAvailable:
@@ -278,7 +291,7 @@ class ChatService:
             data = await resp.read()
             upstream_s += time.perf_counter() - sent
             if resp.status == 200:
-                await self._account_json(model, reservation, data)
+                await self._account_json(model, reservation, data, trace.task_key)
             else:
                 self._release(reservation)
             out_headers["x-router-overhead-ms"] = self._overhead(started, upstream_s)
@@ -322,7 +335,9 @@ class ChatService:
         if reservation is not None:
             self.budget.release(reservation)
 
-    def _row(self, model: str, usage: Mapping[str, Any] | None, response_id: Any, prompt_estimate: int) -> SpendRow:
+    def _row(
+        self, model: str, usage: Mapping[str, Any] | None, response_id: Any, prompt_estimate: int, task: str | None
+    ) -> SpendRow:
         catalog_model = self._catalog.get(model)
         assert catalog_model is not None
         prompt = int(usage.get("prompt_tokens") or 0) if usage else prompt_estimate
@@ -335,9 +350,10 @@ class ChatService:
             completion_tokens=completion,
             cost_usd=cost_of(catalog_model, prompt, completion),
             response_id=response_id if isinstance(response_id, str) else None,
+            task_key=task,
         )
 
-    async def _account_json(self, model: str, reservation: Reservation | None, data: bytes) -> None:
+    async def _account_json(self, model: str, reservation: Reservation | None, data: bytes, task: str | None) -> None:
         if reservation is None:
             return
         try:
@@ -346,7 +362,7 @@ class ChatService:
             parsed = {}
         usage = parsed.get("usage") if isinstance(parsed, dict) else None
         rid = parsed.get("id") if isinstance(parsed, dict) else None
-        await self._settle(reservation, self._row(model, usage if isinstance(usage, dict) else None, rid, 0))
+        await self._settle(reservation, self._row(model, usage if isinstance(usage, dict) else None, rid, 0, task))
 
     async def _relay(
         self,
@@ -366,7 +382,9 @@ class ChatService:
             async for out in relay_events(resp.iter_chunks(), state, strip_usage_chunk=strip):
                 if state.saw_done and not settled and reservation is not None:
                     settled = True
-                    await self._settle(reservation, self._row(model, state.usage, state.response_id, prompt_tokens))
+                    await self._settle(
+                        reservation, self._row(model, state.usage, state.response_id, prompt_tokens, trace.task_key)
+                    )
                 yield out
             outcome = OK
         except RouterError as exc:
@@ -377,7 +395,7 @@ class ChatService:
             self._count(trace, outcome)
             if not settled and reservation is not None:
                 # Cut or abandoned stream: record what is known without blocking the unwinding.
-                row = self._row(model, state.usage, state.response_id, prompt_tokens)
+                row = self._row(model, state.usage, state.response_id, prompt_tokens, trace.task_key)
                 task = asyncio.get_running_loop().create_task(self._settle(reservation, row))
                 self._pending.add(task)
                 task.add_done_callback(self._pending.discard)

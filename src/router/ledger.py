@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS spend (
@@ -196,6 +197,25 @@ class Ledger:
                     loop.call_soon_threadsafe(_resolve, fut, error)
         finally:
             conn.close()
+
+    def usage_for(self, task_key: str) -> dict[str, Any]:
+        """Tokens, cost and requests recorded for a task key (after the last flush)."""
+        conn = connect(self.path)
+        try:
+            row = conn.execute(
+                "SELECT COALESCE(SUM(requests),0), COALESCE(SUM(prompt_tokens),0), COALESCE(SUM(completion_tokens),0),"
+                " COALESCE(SUM(cost_usd),0) FROM spend WHERE task_key=?",
+                (task_key,),
+            ).fetchone()
+        finally:
+            conn.close()
+        return {
+            "task_key": task_key,
+            "requests": row[0],
+            "prompt_tokens": row[1],
+            "completion_tokens": row[2],
+            "cost_usd": row[3],
+        }
 
     def totals(self, day: str, month: str) -> tuple[dict[str, float], dict[str, float]]:
         """Spend per model for the given UTC day and month (read at start-up)."""

@@ -299,6 +299,12 @@ def create_app(
     async def budget_report(request: Request) -> Response:
         return _json(request.app.state.chat.budget.report())
 
+    @app.get("/v1/usage")
+    async def usage_report(request: Request, task_key: str) -> Response:
+        ledger = request.app.state.chat.budget.ledger
+        await ledger.flush()  # free requests are tallied in memory: write them first
+        return _json(await asyncio.to_thread(ledger.usage_for, task_key))
+
     @app.get("/v1/load")
     async def load_report(request: Request) -> Response:
         load = request.app.state.load

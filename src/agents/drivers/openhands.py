@@ -1,0 +1,70 @@
+"""OpenHands CLI, headless: the task from a file, JSONL events out. It tries to fetch skills
+from the network and carries on when that fails; it may exit without a meaningful code, so the
+last events are read to tell how it ended."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from src.agents import tools
+from src.agents.drivers.base import AgentOutcome, StepContext
+from src.agents.process import ProcessRunner
+
+_FAILED_STATES = {"error", "stopped", "rejected", "failed"}
+
+
+def final_state(output: str) -> str | None:
+    """The agent state in the last JSONL event that carries one."""
+    for line in reversed(output.splitlines()):
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(event, dict):
+            continue
+        raw_extras = event.get("extras")
+        extras: dict[str, object] = raw_extras if isinstance(raw_extras, dict) else {}
+        for key in ("agent_state", "execution_status", "status", "state"):
+            value = event.get(key, extras.get(key))
+            if isinstance(value, str):
+                return value.lower()
+    return None
+
+
+class OpenHandsDriver:
+    name = "openhands"
+
+    def missing(self) -> str | None:
+        t = tools.openhands()
+        return None if t.binary.exists() else f"openhands is not installed ({t.binary}); run: make setup-tests"
+
+    def run(self, ctx: StepContext, runner: ProcessRunner) -> AgentOutcome:
+        task_file = ctx.log_dir / "openhands-task.md"
+        task_file.write_text(ctx.instruction)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(ctx.log_dir),
+            "LLM_MODEL": f"openai/{ctx.model}",
+            "LLM_BASE_URL": ctx.router_base,
+            "LLM_API_KEY": ctx.api_key,
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            "NO_COLOR": "1",
+        }
+        result = runner.run(
+            [str(tools.openhands().binary), "--headless", "--json", "--override-with-envs", "-f", str(task_file)],
+            cwd=ctx.worktree,
+            env=env,
+            timeout_s=ctx.timeout_s,
+        )
+        state = final_state(result.output)
+        ok = not result.timed_out and (state is None or state not in _FAILED_STATES)
+        summary = (
+            f"timed out after {ctx.timeout_s:g}s"
+            if result.timed_out
+            else f"exited {result.returncode}, last state {state or 'unknown'}"
+        )
+        return AgentOutcome(ok, summary, result.output, result.returncode, result.timed_out, result.duration_s)

@@ -1,0 +1,129 @@
+"""Where the agent CLIs live and how the project installs them (outside the clone, keyed by
+version, like llama-server; `.tools/` in the repo links to them).
+
+- Aider 0.86.2: its own Python 3.11 virtualenv (it pins ~100 packages, its own litellm included).
+- Cline 3.0.65: the npm package (it ships its binary).
+- OpenHands CLI: its own Python 3.12 virtualenv (it needs 3.12; pyenv has 3.12.1 here).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from src.stack.locking import file_lock
+from src.stack.paths import REPO_ROOT, cache_dir
+
+AIDER_VERSION = "0.86.2"
+CLINE_VERSION = "3.0.65"
+OPENHANDS_PACKAGE = "openhands"
+
+
+class ToolInstallError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    root: Path
+    binary: Path
+
+
+def tools_dir() -> Path:
+    return cache_dir() / "tools"
+
+
+def aider() -> Tool:
+    root = tools_dir() / f"aider-{AIDER_VERSION}"
+    return Tool("aider", root, root / "bin" / "aider")
+
+
+def cline() -> Tool:
+    root = tools_dir() / f"cline-{CLINE_VERSION}"
+    return Tool("cline", root, root / "node_modules" / ".bin" / "cline")
+
+
+def openhands() -> Tool:
+    root = tools_dir() / "openhands"
+    return Tool("openhands", root, root / "bin" / "openhands")
+
+
+def _run(argv: list[str], what: str, timeout: int = 1800) -> None:
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout)
+    if proc.returncode != 0:
+        raise ToolInstallError(f"{what} failed ({' '.join(argv[:4])} ...):\n{(proc.stdout + proc.stderr)[-3000:]}")
+
+
+def _python(version: str) -> str:
+    for candidate in (
+        shutil.which(f"python{version}"),
+        str(Path.home() / f".pyenv/versions/{version}.1/bin/python"),
+        *(str(p) for p in sorted(Path.home().glob(f".pyenv/versions/{version}.*/bin/python"))),
+    ):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise ToolInstallError(f"Python {version} is needed (pyenv install {version})")
+
+
+def ensure(tool: Tool) -> Tool:
+    if tool.binary.exists():
+        _link(tool)
+        return tool
+    with file_lock(tools_dir() / f".{tool.name}.lock"):
+        if not tool.binary.exists():
+            print(f"installing {tool.name} into {tool.root}", flush=True)
+            shutil.rmtree(tool.root, ignore_errors=True)
+            if tool.name == "aider":
+                _run([_python("3.11"), "-m", "venv", str(tool.root)], "creating aider's virtualenv")
+                _run(
+                    [str(tool.root / "bin" / "python"), "-m", "pip", "install", "-q", f"aider-chat=={AIDER_VERSION}"],
+                    "installing aider-chat",
+                )
+            elif tool.name == "cline":
+                npm = shutil.which("npm")
+                if npm is None:
+                    raise ToolInstallError("npm is needed to install cline")
+                tool.root.mkdir(parents=True, exist_ok=True)
+                _run(
+                    [npm, "install", "--no-audit", "--no-fund", "--prefix", str(tool.root), f"cline@{CLINE_VERSION}"],
+                    "installing cline",
+                )
+            else:
+                _run([_python("3.12"), "-m", "venv", str(tool.root)], "creating openhands' virtualenv")
+                _run(
+                    [str(tool.root / "bin" / "python"), "-m", "pip", "install", "-q", OPENHANDS_PACKAGE],
+                    "installing openhands",
+                )
+            if not tool.binary.exists():
+                raise ToolInstallError(f"{tool.name} installed, but {tool.binary} is missing")
+    _link(tool)
+    return tool
+
+
+def _link(tool: Tool) -> None:
+    """`.tools/<name>` in the repo points at the installed copy (git-ignored)."""
+    link = REPO_ROOT / ".tools" / tool.name
+    try:
+        link.parent.mkdir(exist_ok=True)
+        if link.is_symlink() and os.readlink(link) == str(tool.root):
+            return
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(tool.root)
+    except OSError:
+        pass  # a read-only checkout: the link is a convenience only
+
+
+def ensure_all() -> list[Tool]:
+    return [ensure(aider()), ensure(cline()), ensure(openhands())]
+
+
+if __name__ == "__main__":
+    for t in ensure_all():
+        print(f"{t.name}: {t.binary}")
+    sys.exit(0)
