@@ -98,6 +98,8 @@ class SubprocessRunner:
             timed_out = True
             _kill_group(proc)
         reader.join(timeout=5)
+        if proc.stdout is not None:
+            proc.stdout.close()
         return ProcessResult(
             None if timed_out else proc.returncode,
             captured.text(),
