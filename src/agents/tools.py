@@ -60,12 +60,10 @@ def _run(argv: list[str], what: str, timeout: int = 1800) -> None:
 
 
 def _python(version: str) -> str:
-    for candidate in (
-        shutil.which(f"python{version}"),
-        str(Path.home() / f".pyenv/versions/{version}.1/bin/python"),
-        *(str(p) for p in sorted(Path.home().glob(f".pyenv/versions/{version}.*/bin/python"))),
-    ):
-        if candidate and Path(candidate).exists():
+    """An interpreter of that version that really runs (a pyenv shim may exist and refuse)."""
+    pyenv = sorted(Path.home().glob(f".pyenv/versions/{version}.*/bin/python"))
+    for candidate in (*(str(p) for p in pyenv), shutil.which(f"python{version}")):
+        if candidate and subprocess.run([candidate, "-c", "pass"], capture_output=True, check=False).returncode == 0:
             return candidate
     raise ToolInstallError(f"Python {version} is needed (pyenv install {version})")
 

@@ -38,6 +38,17 @@ def format_validation_error(exc: ValidationError, *, source: str) -> str:
     return "\n".join(lines)
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors and aliases: a "billion laughs" YAML bomb is made of
+    them, and no config file of ours needs them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases are not allowed in this file", event.start_mark)
+        return super().compose_node(parent, index)
+
+
 def load_yaml_file(path: Path) -> Any:
     try:
         raw = path.read_bytes()
@@ -46,6 +57,6 @@ def load_yaml_file(path: Path) -> Any:
     if len(raw) > MAX_CONFIG_BYTES:
         raise ConfigError(f"{path}: {len(raw)} bytes, larger than the {MAX_CONFIG_BYTES} allowed")
     try:
-        return yaml.safe_load(raw)
+        return yaml.load(raw, Loader=_NoAliasLoader)  # noqa: S506  (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc

@@ -17,6 +17,7 @@ from src.router.tasks import AUTO_MODEL, TASK_MODEL_PREFIX, TASK_TYPES, TaskType
 
 TASK_HEADER = "x-task-type"
 CHARS_PER_TOKEN = 4  # the usual rough estimate for English text and code
+MAX_MESSAGES = 10_000  # far beyond any real conversation; bounds the work per request
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:
@@ -32,6 +33,20 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise InvalidRequest("`messages` must be a non-empty array.", param="messages")
+    if len(messages) > MAX_MESSAGES:
+        raise InvalidRequest(
+            f"`messages` has {len(messages)} entries; at most {MAX_MESSAGES} are accepted.", param="messages"
+        )
+    for i, msg in enumerate(messages):
+        if not isinstance(msg, dict) or not isinstance(msg.get("role"), str):
+            raise InvalidRequest(f"`messages[{i}]` must be an object with a string `role`.", param=f"messages[{i}]")
+        content = msg.get("content")
+        if content is not None and not isinstance(content, str | list):
+            raise InvalidRequest(
+                f"`messages[{i}].content` must be a string or an array of parts.", param=f"messages[{i}].content"
+            )
+    if "stream" in body and not isinstance(body["stream"], bool):
+        raise InvalidRequest("`stream` must be true or false.", param="stream")
     return body
 
 

@@ -96,6 +96,19 @@ class Rule(BaseModel):
     def candidates(self) -> tuple[str, ...]:
         return (self.model, *self.fallbacks)
 
+    @model_validator(mode="after")
+    def _no_cycle(self) -> Rule:
+        _check_chain(self.model, self.fallbacks)
+        return self
+
+
+def _check_chain(model: str, fallbacks: tuple[str, ...]) -> None:
+    seen = [model]
+    for fb in fallbacks:
+        if fb in seen:
+            raise ValueError(f"fallbacks form a cycle: {fb!r} already comes earlier in {[model, *fallbacks]}")
+        seen.append(fb)
+
 
 class DefaultRoute(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -106,6 +119,11 @@ class DefaultRoute(BaseModel):
 
     def candidates(self) -> tuple[str, ...]:
         return (self.model, *self.fallbacks)
+
+    @model_validator(mode="after")
+    def _no_cycle(self) -> DefaultRoute:
+        _check_chain(self.model, self.fallbacks)
+        return self
 
 
 class BudgetScope(StrEnum):

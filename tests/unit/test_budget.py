@@ -149,3 +149,27 @@ async def test_a_failing_model_falls_back_and_its_circuit_opens(
         route = (await c.post("/v1/route", json=review())).json()
         assert route["model"] == "local-small"
         assert "circuit open" in route["signals"]["skipped"][0]["why"]
+
+
+async def test_usage_is_attributed_to_the_task_key_a_client_uses(settings: Settings) -> None:
+    app = app_with_key(settings)
+    async with (
+        LifespanManager(app) as m,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+    ):
+        body = {"model": "local-small", "messages": [{"role": "user", "content": "hi"}]}
+        for _ in range(3):
+            r = await c.post(CHAT, json=body, headers={"Authorization": "Bearer sk-task-demo--refine"})
+            assert r.status_code == 200
+        await c.post(CHAT, json=body, headers={"Authorization": "Bearer sk-someone-else"})
+        usage = (await c.get("/v1/usage", params={"task_key": "demo--refine"})).json()
+        other = (await c.get("/v1/usage", params={"task_key": "demo--plan"})).json()
+    # Free local requests are tallied in memory; /v1/usage flushes them first.
+    assert usage == {
+        "task_key": "demo--refine",
+        "requests": 3,
+        "prompt_tokens": 36,
+        "completion_tokens": 15,
+        "cost_usd": 0.0,
+    }
+    assert other["requests"] == 0

@@ -51,6 +51,7 @@ def write(name: str, text: str) -> Callable[[StepContext], AgentOutcome]:
     def act(ctx: StepContext) -> AgentOutcome:
         (ctx.worktree / name).write_text(text)
         return AgentOutcome(True, f"wrote {name}", "log")
+
     return act
 
 
@@ -83,22 +84,39 @@ def coordinator(tmp_path: Path, driver: ScriptDriver) -> Coordinator:
     def usage(key: str) -> Usage:
         return Usage(prompt_tokens=10, completion_tokens=5, cost_usd=0.001, requests=1)
 
-    return Coordinator(Journal(tmp_path / "work" / "journal.sqlite3"), router_url="http://127.0.0.1:9",
-                       workdir=tmp_path / "work", drivers={"script": driver}, usage=usage, progress=lambda _: None)
+    return Coordinator(
+        Journal(tmp_path / "work" / "journal.sqlite3"),
+        router_url="http://127.0.0.1:9",
+        workdir=tmp_path / "work",
+        drivers={"script": driver},
+        usage=usage,
+        progress=lambda _: None,
+    )
 
 
 def test_a_card_goes_through_five_steps_judged_from_the_repository(repo: Path, tmp_path: Path) -> None:
-    driver = ScriptDriver({"plan": plan, "implement": write("greet.py", "def greet(n): return n\n"),
-                           "refine": write("greet.py", "def greet(n):\n    return f'Hello, {n}!'\n"),
-                           "fix": nothing, "review": review})
+    driver = ScriptDriver(
+        {
+            "plan": plan,
+            "implement": write("greet.py", "def greet(n): return n\n"),
+            "refine": write("greet.py", "def greet(n):\n    return f'Hello, {n}!'\n"),
+            "fix": nothing,
+            "review": review,
+        }
+    )
     coord = coordinator(tmp_path, driver)
     card = parse_card(CARD.format(repo=repo), source="card")
     coord.submit(card, CARD)
     report = coord.run(card)
 
     states = {s.role: s.state for s in report.steps}
-    assert states == {"plan": TaskState.COMPLETED, "implement": TaskState.COMPLETED, "refine": TaskState.COMPLETED,
-                      "fix": TaskState.FAILED, "review": TaskState.COMPLETED}
+    assert states == {
+        "plan": TaskState.COMPLETED,
+        "implement": TaskState.COMPLETED,
+        "refine": TaskState.COMPLETED,
+        "fix": TaskState.FAILED,
+        "review": TaskState.COMPLETED,
+    }
     fix = next(s for s in report.steps if s.role == "fix")
     assert fix.error is not None and fix.error.code == "no_changes" and fix.error.retryable
     assert report.state is TaskState.FAILED  # a step failed: the task is not done, whatever the review says
@@ -120,7 +138,9 @@ def test_a_card_goes_through_five_steps_judged_from_the_repository(repo: Path, t
     assert "| fix | script | failed | 1 |" in md.read_text() and "<table>" in html.read_text()
 
 
-def test_an_interrupted_step_is_rerun_from_its_base_and_finished_steps_are_not_repeated(repo: Path, tmp_path: Path) -> None:
+def test_an_interrupted_step_is_rerun_from_its_base_and_finished_steps_are_not_repeated(
+    repo: Path, tmp_path: Path
+) -> None:
     def crash(ctx: StepContext) -> AgentOutcome:
         (ctx.worktree / "half-done.txt").write_text("partial work")
         raise KeyboardInterrupt  # the process dies mid-step
@@ -133,8 +153,15 @@ def test_an_interrupted_step_is_rerun_from_its_base_and_finished_steps_are_not_r
         coord.run(card)
     assert first.calls == ["plan", "implement", "refine"]
 
-    second = ScriptDriver({"plan": plan, "implement": write("greet.py", "v2\n"),
-                           "refine": write("greet.py", "v3\n"), "fix": write("greet.py", "v4\n"), "review": review})
+    second = ScriptDriver(
+        {
+            "plan": plan,
+            "implement": write("greet.py", "v2\n"),
+            "refine": write("greet.py", "v3\n"),
+            "fix": write("greet.py", "v4\n"),
+            "review": review,
+        }
+    )
     resumed = coordinator(tmp_path, second)
     report = resumed.run(card)
     assert second.calls == ["refine", "fix", "review"]  # plan and implement were not repeated
@@ -143,7 +170,9 @@ def test_an_interrupted_step_is_rerun_from_its_base_and_finished_steps_are_not_r
     refine = next(s for s in report.steps if s.role == "refine")
     assert refine.attempt == 2 and refine.state is TaskState.COMPLETED
     assert report.state is TaskState.COMPLETED
-    steps = [s for s, m in resumed.journal.messages("greet") if m.msg_type in (MsgType.TASK_RESULT, MsgType.REVIEW_RESULT)]
+    steps = [
+        s for s, m in resumed.journal.messages("greet") if m.msg_type in (MsgType.TASK_RESULT, MsgType.REVIEW_RESULT)
+    ]
     assert steps == ["plan", "implement", "refine", "fix", "review"]  # none lost, none twice
 
 
@@ -165,8 +194,9 @@ def test_a_canceled_task_stops_before_its_next_step(repo: Path, tmp_path: Path) 
 
 
 def test_the_subprocess_runner_kills_the_whole_group_at_the_deadline(tmp_path: Path) -> None:
-    result = SubprocessRunner().run(["sh", "-c", "echo started; sleep 30 & sleep 30"], cwd=tmp_path,
-                                    env={"PATH": "/usr/bin:/bin"}, timeout_s=1)
+    result = SubprocessRunner().run(
+        ["sh", "-c", "echo started; sleep 30 & sleep 30"], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}, timeout_s=1
+    )
     assert result.timed_out and result.returncode is None
     assert "started" in result.output and result.duration_s < 10
     leftover = subprocess.run(["pgrep", "-f", "sleep 30"], capture_output=True, text=True)
@@ -176,6 +206,9 @@ def test_the_subprocess_runner_kills_the_whole_group_at_the_deadline(tmp_path: P
 def test_captured_output_is_capped_keeping_head_and_tail(tmp_path: Path) -> None:
     result = SubprocessRunner(output_cap=2000).run(
         ["python3", "-c", "print('FIRST'); [print('x' * 50) for _ in range(2000)]; print('LAST')"],
-        cwd=tmp_path, env={"PATH": "/usr/bin:/bin:/usr/local/bin:" + str(Path.home() / ".pyenv/shims")}, timeout_s=30)
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin:/usr/local/bin:" + str(Path.home() / ".pyenv/shims")},
+        timeout_s=30,
+    )
     assert result.truncated and len(result.output) < 3000
     assert result.output.startswith("FIRST") and result.output.rstrip().endswith("LAST")

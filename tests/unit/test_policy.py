@@ -25,14 +25,13 @@ def features(task: TaskType, source: str = "heuristic", confidence: float = 0.8,
     return RequestFeatures(None, Classification(task, confidence, source), tokens)
 
 
+chains = st.lists(models, min_size=1, max_size=4, unique=True)  # a model and its fallbacks, no repeats
 rules_st = st.builds(
     RulesFile,
-    default=st.one_of(
-        st.none(), st.builds(DefaultRoute, model=models, fallbacks=st.lists(models, max_size=3).map(tuple))
-    ),
+    default=st.one_of(st.none(), chains.map(lambda c: DefaultRoute(model=c[0], fallbacks=tuple(c[1:])))),
     rules=st.lists(
-        st.builds(
-            Rule, task_type=st.one_of(st.none(), tasks), model=models, fallbacks=st.lists(models, max_size=3).map(tuple)
+        st.tuples(st.one_of(st.none(), tasks), chains).map(
+            lambda tc: Rule(task_type=tc[0], model=tc[1][0], fallbacks=tuple(tc[1][1:]))
         ),
         max_size=8,
     ).map(tuple),

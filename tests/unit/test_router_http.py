@@ -281,3 +281,24 @@ def test_router_direct_is_refused_for_a_provider_that_needs_translation() -> Non
             },
             source="x.yaml",
         )
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (b"[" * 5000 + b"]" * 5000, "invalid_json"),  # nesting deeper than the parser allows
+        (b'{"model": "auto", "messages": [{"role": "user", "content": "\xff\xfe"}]}', "invalid_json"),  # not UTF-8
+        (b'{"model": 7, "messages": [{"role": "user", "content": "x"}]}', "invalid_request"),
+        (b'{"model": "auto", "messages": "hello"}', "invalid_request"),
+        (b'{"model": "auto", "messages": [1, 2]}', "invalid_request"),
+        (b'{"model": "auto", "messages": [{"role": "user", "content": 5}]}', "invalid_request"),
+        (b'{"model": "auto", "stream": "yes", "messages": [{"role": "user", "content": "x"}]}', "invalid_request"),
+        (
+            b'{"model": "auto", "messages": [' + b",".join([b'{"role":"user","content":"x"}'] * 10_001) + b"]}",
+            "invalid_request",
+        ),
+    ],
+)
+async def test_hostile_bodies_get_a_clear_4xx(client: httpx.AsyncClient, raw: bytes, code: str) -> None:
+    resp = await client.post(CHAT, content=raw, headers={"content-type": "application/json"})
+    assert_envelope(resp, 400, code)

@@ -86,3 +86,33 @@ def test_a_file_that_is_not_yaml_is_refused_with_its_name(tmp_path: Path) -> Non
     path.write_text("rules: [\n  - task_type: : :")
     with pytest.raises(ConfigError, match=r"bad\.yaml: not valid YAML"):
         load_rules(path)
+
+
+def test_a_fallback_cycle_is_refused_with_the_chain() -> None:
+    with pytest.raises(ConfigError, match=r"rules\[0\].*cycle.*'local-small'"):
+        parse_rules(
+            {
+                "rules": [
+                    {"task_type": "sentiment", "model": "local-small", "fallbacks": ["llama-cpp-7b", "local-small"]}
+                ]
+            },
+            source="r.yaml",
+        )
+
+
+def test_a_yaml_bomb_is_refused_before_it_expands(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.yaml"
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i, name in enumerate("bcdefghi"):
+        prev = "abcdefghi"[i]
+        lines.append(f"{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]")
+    bomb.write_text("\n".join(lines) + "\nrules: []\n")
+    with pytest.raises(ConfigError, match="aliases are not allowed"):
+        load_rules(bomb)
+
+
+def test_a_huge_file_is_refused_by_size(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    big.write_text("rules: []\n" + "# padding\n" * 200_000)
+    with pytest.raises(ConfigError, match="larger than"):
+        load_rules(big)

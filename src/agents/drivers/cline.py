@@ -77,6 +77,8 @@ class ClineDriver:
                 "--json",
                 "--auto-approve",
                 "true",
+                "--retries",
+                "2",  # consecutive mistakes before giving up (a small model makes many)
                 "-t",
                 seconds,
                 ctx.instruction,

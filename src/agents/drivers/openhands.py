@@ -52,6 +52,7 @@ class OpenHandsDriver:
             "LLM_BASE_URL": ctx.router_base,
             "LLM_API_KEY": ctx.api_key,
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            "OPENHANDS_SUPPRESS_BANNER": "1",
             "NO_COLOR": "1",
         }
         result = runner.run(
