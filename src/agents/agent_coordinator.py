@@ -49,15 +49,19 @@ from src.protocols.llm_protocol import (
     Usage,
     Workspace,
 )
+from src.router.auth import signed_task_key
 
 COORDINATOR = "coordinator"
 CODE_ROLES = ("implement", "refine", "fix")
 LOG_CAP = 4000  # characters of an agent's log kept inline in a message
 
 
-def task_key(task: str, role: str) -> str:
-    """The router key for one step: the router attributes usage to `task/role`."""
-    return f"sk-task-{task}--{role}"
+def task_key(task: str, role: str, router_key: str | None = None) -> str:
+    """The router key for one step (`sk-task-<task>--<role>`, signed with ROUTER_API_KEY when
+    the router requires keys): the router attributes the step's usage to it."""
+    return signed_task_key(
+        router_key if router_key is not None else os.environ.get("ROUTER_API_KEY"), f"{task}--{role}"
+    )
 
 
 @dataclass
@@ -94,8 +98,12 @@ def router_usage(router_url: str) -> UsageFetcher:
 
     def fetch(key: str) -> Usage:
         try:
+            router_key = os.environ.get("ROUTER_API_KEY")
             resp = httpx.get(
-                f"{router_url.rstrip('/')}/v1/usage", params={"task_key": key.removeprefix("sk-task-")}, timeout=10
+                f"{router_url.rstrip('/')}/v1/usage",
+                params={"task_key": key.removeprefix("sk-task-").partition(".")[0]},
+                headers={"Authorization": f"Bearer {router_key}"} if router_key else {},
+                timeout=10,
             )
             data = resp.json() if resp.status_code == 200 else {}
         except httpx.HTTPError:

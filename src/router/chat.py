@@ -88,7 +88,7 @@ def task_key_of(headers: Mapping[str, str]) -> str | None:
     auth = headers.get("authorization", "")
     if not auth.startswith("Bearer " + TASK_KEY_PREFIX):
         return None
-    key = auth[len("Bearer " + TASK_KEY_PREFIX) :].strip()
+    key = auth[len("Bearer " + TASK_KEY_PREFIX) :].strip().partition(".")[0]  # drop the signature
     return key[:128] if key and key.isprintable() else None
 
 

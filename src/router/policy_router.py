@@ -24,6 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response, StreamingResponse
 
+from src.router.auth import Authenticator
 from src.router.availability import AvailabilityMonitor
 from src.router.breaker import CircuitBreaker
 from src.router.budget import BudgetTracker
@@ -151,6 +152,9 @@ def create_app(
     (default: `.env` overlaid by the process environment, as LiteLLM sees them)."""
     settings = settings or Settings()
     metrics = Metrics(registry if registry is not None else CollectorRegistry())
+    auth = Authenticator(
+        settings.api_keys(), settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -267,10 +271,12 @@ def create_app(
 
     @app.get("/v1/models")
     async def list_models(request: Request) -> Response:
+        auth.check(request.headers)
         return _json(await request.app.state.chat.models())
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:
+        auth.check(request.headers)
         raw = await _read_body(request, settings.max_body_bytes)
         result = await _unless_disconnected(request, request.app.state.chat.complete(raw, request.headers))
         if result is None:
@@ -286,6 +292,7 @@ def create_app(
 
     @app.post("/v1/route")
     async def explain_route(request: Request) -> Response:
+        auth.check(request.headers)
         body = parse_body(await _read_body(request, settings.max_body_bytes))
         routed = await request.app.state.chat.route(body, request.headers)
         return _json(routed.decision.explain())
@@ -297,16 +304,19 @@ def create_app(
 
     @app.get("/v1/budget")
     async def budget_report(request: Request) -> Response:
+        auth.check(request.headers)
         return _json(request.app.state.chat.budget.report())
 
     @app.get("/v1/usage")
     async def usage_report(request: Request, task_key: str) -> Response:
+        auth.check(request.headers)
         ledger = request.app.state.chat.budget.ledger
         await ledger.flush()  # free requests are tallied in memory: write them first
         return _json(await asyncio.to_thread(ledger.usage_for, task_key))
 
     @app.get("/v1/load")
     async def load_report(request: Request) -> Response:
+        auth.check(request.headers)
         load = request.app.state.load
         snap = load.snapshot()
         return _json(
@@ -325,6 +335,7 @@ def create_app(
 
     @app.post("/admin/reload")
     async def reload_rules(request: Request) -> Response:
+        auth.check_admin(request.headers)
         try:
             rules = request.app.state.rules.reload()
         except ConfigError as exc:

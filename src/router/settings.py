@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     litellm_master_key: SecretStr | None = None
     litellm_config: Path = Path("config/litellm.yaml")
     routing_rules: Path = Path("config/routing_rules.yaml")
+    # Client keys (comma-separated). Unset: any local client is accepted (loopback bind).
+    router_api_keys: SecretStr | None = None
+    admin_api_key: SecretStr | None = None
     router_host: str = "127.0.0.1"
     router_port: int = Field(default=5000, ge=1, le=65535)
 
@@ -53,6 +56,10 @@ class Settings(BaseSettings):
     default_output_tokens: int = Field(default=1024, ge=1)
     # Largest request body accepted, in bytes (agents send long prompts; 8 MiB is generous).
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+
+    def api_keys(self) -> tuple[str, ...]:
+        raw = self.router_api_keys.get_secret_value() if self.router_api_keys else ""
+        return tuple(k.strip() for k in raw.split(",") if k.strip())
 
     def master_key_value(self) -> str | None:
         return self.litellm_master_key.get_secret_value() if self.litellm_master_key else None

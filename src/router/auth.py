@@ -1,0 +1,83 @@
+"""Who may call the router.
+
+With no keys configured (the default: the router listens on 127.0.0.1 only) every local client
+is welcome and may send any key of its own. With `ROUTER_API_KEYS` set, a request needs one of
+those keys — or a task key the coordinator derived from one: `sk-task-<id>.<sig>`, where `sig`
+is HMAC-SHA256(router key, id) — and admin endpoints need `ADMIN_API_KEY`. Keys are compared in
+constant time and never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+
+from src.router.errors import RouterError
+
+TASK_PREFIX = "sk-task-"
+
+
+class Unauthorized(RouterError):
+    status_code = 401
+    error_type = "invalid_request_error"
+    code = "invalid_api_key"
+
+
+class Forbidden(RouterError):
+    status_code = 403
+    error_type = "permission_error"
+    code = "forbidden"
+
+
+def task_signature(router_key: str, task_id: str) -> str:
+    return hmac.new(router_key.encode(), task_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def signed_task_key(router_key: str | None, task_id: str) -> str:
+    """The key a coordinator step uses: signed when the router requires keys."""
+    base = TASK_PREFIX + task_id
+    return f"{base}.{task_signature(router_key, task_id)}" if router_key else base
+
+
+def bearer(headers: Mapping[str, str]) -> str | None:
+    auth = headers.get("authorization", "")
+    return auth[7:].strip() if auth[:7].lower() == "bearer " else None
+
+
+def _matches_any(token: str, keys: tuple[str, ...]) -> bool:
+    ok = False
+    for key in keys:  # no early exit: the time taken does not say which key was close
+        ok |= hmac.compare_digest(token.encode(), key.encode())
+    return ok
+
+
+class Authenticator:
+    def __init__(self, api_keys: tuple[str, ...], admin_key: str | None) -> None:
+        self.api_keys = api_keys
+        self.admin_key = admin_key
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.api_keys)
+
+    def check(self, headers: Mapping[str, str]) -> None:
+        if not self.api_keys:
+            return
+        token = bearer(headers)
+        if token is None:
+            raise Unauthorized("Missing API key: send `Authorization: Bearer <key>`.")
+        if _matches_any(token, self.api_keys):
+            return
+        if token.startswith(TASK_PREFIX) and "." in token:
+            task_id, _, sig = token[len(TASK_PREFIX) :].rpartition(".")
+            if _matches_any(sig, tuple(task_signature(k, task_id) for k in self.api_keys)):
+                return
+        raise Unauthorized("Invalid API key.")
+
+    def check_admin(self, headers: Mapping[str, str]) -> None:
+        if not self.api_keys and self.admin_key is None:
+            return  # a local router with no keys at all: the loopback bind is the boundary
+        token = bearer(headers)
+        if self.admin_key is None or token is None or not hmac.compare_digest(token.encode(), self.admin_key.encode()):
+            raise Forbidden("This endpoint needs the admin key (ADMIN_API_KEY).")

@@ -1,0 +1,70 @@
+"""Router keys: 401 without a valid key, 403 on admin endpoints without the admin key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from pydantic import SecretStr
+
+from src.router.auth import signed_task_key
+from src.router.settings import Settings
+from tests.support.router_harness import make_app
+
+CLIENT_KEY, ADMIN_KEY = "sk-client-0123456789abcdef", "sk-admin-fedcba9876543210"
+BODY = {"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
+
+
+@pytest.fixture
+async def locked(settings: Settings) -> httpx.AsyncClient:
+    s = settings.model_copy(
+        update={
+            "router_api_keys": SecretStr(CLIENT_KEY + ", sk-second-key-0000000000"),
+            "admin_api_key": SecretStr(ADMIN_KEY),
+        }
+    )
+    app = make_app(s)
+    async with (
+        LifespanManager(app) as m,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+    ):
+        yield c  # type: ignore[misc]
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def test_requests_without_a_valid_key_get_401(locked: httpx.AsyncClient) -> None:
+    for headers in ({}, bearer("sk-wrong"), bearer(CLIENT_KEY + "x"), {"Authorization": CLIENT_KEY}):
+        resp = await locked.post("/v1/chat/completions", json=BODY, headers=headers)
+        assert resp.status_code == 401
+        assert resp.json()["error"]["code"] == "invalid_api_key"
+    assert (await locked.get("/v1/models")).status_code == 401
+    assert (await locked.get("/health")).status_code == 200  # liveness stays open
+
+
+async def test_either_configured_key_and_a_signed_task_key_are_accepted(locked: httpx.AsyncClient) -> None:
+    for key in (CLIENT_KEY, "sk-second-key-0000000000", signed_task_key(CLIENT_KEY, "t1--plan")):
+        assert (await locked.post("/v1/chat/completions", json=BODY, headers=bearer(key))).status_code == 200
+    forged = signed_task_key("sk-not-a-router-key", "t1--plan")
+    assert (await locked.post("/v1/chat/completions", json=BODY, headers=bearer(forged))).status_code == 401
+    assert (await locked.post("/v1/chat/completions", json=BODY, headers=bearer("sk-task-t1--plan"))).status_code == 401
+
+
+async def test_admin_endpoints_need_the_admin_key(locked: httpx.AsyncClient) -> None:
+    assert (await locked.post("/admin/reload", headers=bearer(CLIENT_KEY))).status_code == 403
+    assert (await locked.post("/admin/reload")).status_code == 403
+    ok = await locked.post("/admin/reload", headers=bearer(ADMIN_KEY))
+    assert ok.status_code == 200 and ok.json()["reloaded"] is True
+
+
+async def test_without_keys_configured_local_clients_may_use_any_key(client: httpx.AsyncClient) -> None:
+    assert (await client.post("/v1/chat/completions", json=BODY, headers=bearer("anything"))).status_code == 200
+    assert (await client.post("/admin/reload")).status_code == 200
+
+
+def test_the_router_binds_to_loopback_unless_told_otherwise(tmp_path: Path) -> None:
+    assert Settings(_env_file=None).router_host == "127.0.0.1"
