@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 from src.agents import tools
 from src.agents.drivers.base import AgentOutcome, StepContext
@@ -53,6 +54,9 @@ class OpenHandsDriver:
             "LLM_API_KEY": ctx.api_key,
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
             "OPENHANDS_SUPPRESS_BANNER": "1",
+            # Its terminal tool starts a tmux server, which leaves our process group: keep its
+            # socket in this step's folder so that it can be stopped afterwards.
+            "TMUX_TMPDIR": str(ctx.log_dir),
             "NO_COLOR": "1",
         }
         result = runner.run(
@@ -61,6 +65,14 @@ class OpenHandsDriver:
             env=env,
             timeout_s=ctx.timeout_s,
         )
+        tmux = shutil.which("tmux")
+        if tmux:
+            runner.run(
+                [tmux, "-L", "openhands", "kill-server"],
+                cwd=ctx.log_dir,
+                env={"PATH": env["PATH"], "TMUX_TMPDIR": str(ctx.log_dir)},
+                timeout_s=10,
+            )
         state = final_state(result.output)
         ok = not result.timed_out and (state is None or state not in _FAILED_STATES)
         summary = (
