@@ -4,22 +4,31 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-RUN_STAMP := $(VENV)/.run-$(shell cat requirements.txt | sha256sum | cut -c1-12)
-DEV_STAMP := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
+# Installs come from the hash-pinned locks (pip --require-hashes); `make lock` regenerates them.
+RUN_STAMP := $(VENV)/.run-$(shell cat requirements.lock | sha256sum | cut -c1-12)
+DEV_STAMP := $(VENV)/.dev-$(shell cat requirements-dev.lock | sha256sum | cut -c1-12)
 
-.PHONY: run test test-fast setup setup-tests install install-dev check bench clean
+.PHONY: run test test-fast setup setup-tests install install-dev check bench clean lock
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-$(RUN_STAMP): requirements.txt | $(PY)
-	$(PY) -m pip install -q -r requirements.txt
+$(RUN_STAMP): requirements.lock constraints.txt | $(PY)
+	$(PY) -m pip install -q --require-hashes -r requirements.lock
+	$(PY) -m src.stack.supply_chain
 	touch $@
 
-$(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
-	$(PY) -m pip install -q -r requirements-dev.txt
+$(DEV_STAMP): requirements-dev.lock constraints.txt | $(PY)
+	$(PY) -m pip install -q --require-hashes -r requirements-dev.lock
+	$(PY) -m src.stack.supply_chain
 	touch $@
+
+## lock: re-resolve requirements*.txt into the hash-pinned locks (uv, in its own venv)
+lock:
+	test -x .tools/uv/bin/uv || ($(PYTHON) -m venv .tools/uv && .tools/uv/bin/pip install -q uv)
+	.tools/uv/bin/uv pip compile -q --python-version 3.11 --generate-hashes -c constraints.txt requirements.txt -o requirements.lock
+	.tools/uv/bin/uv pip compile -q --python-version 3.11 --generate-hashes -c constraints.txt requirements-dev.txt -o requirements-dev.lock
 
 install: $(RUN_STAMP)
 install-dev: $(DEV_STAMP)

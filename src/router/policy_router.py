@@ -152,9 +152,7 @@ def create_app(
     (default: `.env` overlaid by the process environment, as LiteLLM sees them)."""
     settings = settings or Settings()
     metrics = Metrics(registry if registry is not None else CollectorRegistry())
-    auth = Authenticator(
-        settings.api_keys(), settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
-    )
+    auth = Authenticator(settings.api_keys(), settings.admin_key_value())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -61,5 +61,9 @@ class Settings(BaseSettings):
         raw = self.router_api_keys.get_secret_value() if self.router_api_keys else ""
         return tuple(k.strip() for k in raw.split(",") if k.strip())
 
+    def admin_key_value(self) -> str | None:
+        """The admin key; an empty `ADMIN_API_KEY=` (as in .env.example) means none."""
+        return (self.admin_api_key.get_secret_value() if self.admin_api_key else "") or None
+
     def master_key_value(self) -> str | None:
         return self.litellm_master_key.get_secret_value() if self.litellm_master_key else None

@@ -19,7 +19,7 @@ from src.agents import tools
 from src.protocols.llm_protocol import MsgType, TaskState, parse_message
 from tests.integration.conftest import REPO, Stack
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 CARD = """---
 task: {task}
@@ -107,7 +107,7 @@ def test_a_card_runs_through_all_five_steps_with_the_real_agents(
     repo = make_repo(tmp_path)
     work = tmp_path / "work"
     card = tmp_path / "card.md"
-    card.write_text(CARD.format(task="greet-e2e", repo=repo, timeout=180))
+    card.write_text(CARD.format(task="greet-e2e", repo=repo, timeout=240))
     proc = subprocess.run(
         coordinator_argv(stack, work, "run", str(card)),
         cwd=REPO,
@@ -143,7 +143,7 @@ def test_kill_9_mid_run_then_resume_finishes_without_repeating_a_step(
     repo = make_repo(tmp_path)
     work = tmp_path / "work"
     card = tmp_path / "card.md"
-    card.write_text(CARD.format(task="greet-kill", repo=repo, timeout=180))
+    card.write_text(CARD.format(task="greet-kill", repo=repo, timeout=240))
     proc = subprocess.Popen(
         coordinator_argv(stack, work, "run", str(card)),
         cwd=REPO,

@@ -147,3 +147,16 @@ def test_load_reads_the_real_llama_server_metrics_and_psutil(stack: Stack) -> No
     assert load["backend_kv_cache_ratio"]["vllm-overloaded"] == 0.42
     assert any("llama-cpp-7b" in n and "unreachable" in n for n in load["notes"])
     assert load["age_s"]["host"] is not None and load["age_s"]["host"] < 5
+
+
+def test_logs_hold_no_key_and_no_prompt(stack: Stack) -> None:
+    marker = "zebra-quartz-7731-private-prompt"
+    sdk(stack).chat.completions.create(model="auto", messages=[{"role": "user", "content": marker}], max_tokens=4)
+    httpx.post(
+        stack.router_url + "/v1/chat/completions", content=b"{broken", headers={"content-type": "application/json"}
+    )
+    for name in ("router",):
+        log = stack.services[name].log_path.read_text(errors="replace")
+        assert MASTER_KEY not in log, f"{name} log holds the master key"
+        assert marker not in log, f"{name} log holds prompt text"
+        assert "sk-client-own-key" not in log

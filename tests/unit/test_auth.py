@@ -68,3 +68,11 @@ async def test_without_keys_configured_local_clients_may_use_any_key(client: htt
 
 def test_the_router_binds_to_loopback_unless_told_otherwise(tmp_path: Path) -> None:
     assert Settings(_env_file=None).router_host == "127.0.0.1"
+
+
+def test_empty_key_settings_from_env_example_mean_no_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROUTER_API_KEYS", "")
+    monkeypatch.setenv("ADMIN_API_KEY", "")
+    s = Settings(_env_file=None)
+    assert s.api_keys() == ()
+    assert s.admin_key_value() is None
