@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 
 from src.agents import tools
 from src.agents.drivers.base import AgentOutcome, StepContext
@@ -44,6 +45,7 @@ class OpenHandsDriver:
         return None if t.binary.exists() else f"openhands is not installed ({t.binary}); run: make setup-tests"
 
     def run(self, ctx: StepContext, runner: ProcessRunner) -> AgentOutcome:
+        tmux_dir = tempfile.mkdtemp(prefix="mllm-tmux-")
         task_file = ctx.log_dir / "openhands-task.md"
         task_file.write_text(ctx.instruction)
         env = {
@@ -54,9 +56,9 @@ class OpenHandsDriver:
             "LLM_API_KEY": ctx.api_key,
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
             "OPENHANDS_SUPPRESS_BANNER": "1",
-            # Its terminal tool starts a tmux server, which leaves our process group: keep its
-            # socket in this step's folder so that it can be stopped afterwards.
-            "TMUX_TMPDIR": str(ctx.log_dir),
+            # Its terminal tool starts a tmux server, which leaves our process group: give it a
+            # socket folder of its own (short: a UNIX socket path has ~100 bytes) to stop it after.
+            "TMUX_TMPDIR": tmux_dir,
             "NO_COLOR": "1",
         }
         result = runner.run(
@@ -70,14 +72,17 @@ class OpenHandsDriver:
             runner.run(
                 [tmux, "-L", "openhands", "kill-server"],
                 cwd=ctx.log_dir,
-                env={"PATH": env["PATH"], "TMUX_TMPDIR": str(ctx.log_dir)},
+                env={"PATH": env["PATH"], "TMUX_TMPDIR": tmux_dir},
                 timeout_s=10,
             )
+        shutil.rmtree(tmux_dir, ignore_errors=True)
         state = final_state(result.output)
-        ok = not result.timed_out and (state is None or state not in _FAILED_STATES)
-        summary = (
-            f"timed out after {ctx.timeout_s:g}s"
-            if result.timed_out
-            else f"exited {result.returncode}, last state {state or 'unknown'}"
-        )
+        crashed = "Traceback (most recent call last)" in result.output
+        ok = not result.timed_out and not crashed and (state is None or state not in _FAILED_STATES)
+        if result.timed_out:
+            summary = f"timed out after {ctx.timeout_s:g}s"
+        elif crashed:
+            summary = f"crashed (exit {result.returncode}): a Python traceback in its output"
+        else:
+            summary = f"exited {result.returncode}, last state {state or 'unknown'}"
         return AgentOutcome(ok, summary, result.output, result.returncode, result.timed_out, result.duration_s)
