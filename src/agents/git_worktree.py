@@ -70,10 +70,16 @@ def head(worktree: Path) -> str:
     return git(worktree, "rev-parse", "HEAD").strip()
 
 
+# What agents leave behind that is not work: caches, their own state, bytecode. Never committed,
+# so that a step which only produced these is judged as having changed nothing.
+AGENT_DROPPINGS = (".aider*", ".aider*/**", ".openhands/**", ".cline/**", "__pycache__/**", "*.pyc")
+_EXCLUDES = [f":(exclude,glob)**/{pattern}" for pattern in AGENT_DROPPINGS]
+
+
 def commit_all(worktree: Path, message: str) -> bool:
-    """Commit whatever the agent left uncommitted; False if there was nothing."""
-    git(worktree, "add", "-A")
-    if not git(worktree, "status", "--porcelain").strip():
+    """Commit whatever work the agent left uncommitted; False if there was nothing."""
+    git(worktree, "add", "-A", "--", ".", *_EXCLUDES)
+    if not git(worktree, "diff", "--cached", "--name-only").strip():
         return False
     git(worktree, "commit", "-q", "--no-verify", "-m", message)
     return True

@@ -212,3 +212,29 @@ def test_captured_output_is_capped_keeping_head_and_tail(tmp_path: Path) -> None
     )
     assert result.truncated and len(result.output) < 3000
     assert result.output.startswith("FIRST") and result.output.rstrip().endswith("LAST")
+
+
+def test_agent_droppings_are_not_work(repo: Path, tmp_path: Path) -> None:
+    def caches_only(ctx: StepContext) -> AgentOutcome:
+        (ctx.worktree / ".aider.tags.cache.v4").mkdir()
+        (ctx.worktree / ".aider.tags.cache.v4" / "cache.db").write_bytes(b"sqlite")
+        (ctx.worktree / "__pycache__").mkdir()
+        (ctx.worktree / "__pycache__" / "greet.cpython-311.pyc").write_bytes(b"\0")
+        return AgentOutcome(True, "said it was done", "log")
+
+    driver = ScriptDriver(
+        {
+            "plan": plan,
+            "implement": caches_only,
+            "refine": nothing,
+            "fix": nothing,
+            "review": lambda ctx: AgentOutcome(True, "r", "log", verdict="reject"),
+        }
+    )
+    coord = coordinator(tmp_path, driver)
+    card = parse_card(CARD.format(repo=repo), source="card")
+    coord.submit(card, CARD)
+    report = coord.run(card)
+    implement = next(s for s in report.steps if s.role == "implement")
+    assert implement.state is TaskState.FAILED and implement.error is not None
+    assert implement.error.code == "no_changes"
