@@ -17,6 +17,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from src.agents import tools as agent_tools
 from src.stack.bootstrap import ensure_env_file, ensure_litellm_config
 from src.stack.debian import ensure_binaries
 from src.stack.llama_build import ensure_llama_server
@@ -36,6 +37,9 @@ def setup(*, for_tests: bool = False) -> tuple[Path, Path]:
     if for_tests:
         ensure_prometheus()
         ensure_binaries("wrk", "wrk")  # the benchmark harness's load generator (its smoke run is a test)
+        ensure_binaries("tmux", "tmux")  # OpenHands' terminal tool runs in tmux
+        for tool in agent_tools.ensure_all():  # Aider, Cline, OpenHands: the e2e tests drive them
+            print(f"  {tool.name}: {tool.binary}", flush=True)
     print(f"setup complete in {time.monotonic() - t0:.1f}s (llama-server: {binary}, model: {model})", flush=True)
     return binary, model
 
