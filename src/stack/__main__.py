@@ -1,7 +1,9 @@
 """`python -m src.stack setup|run`: the logic behind `make run` and the start scripts.
 
 setup   build llama-server (cached), fetch the embedded model (cached), create
-        config/litellm.yaml and .env from the examples if missing
+        config/litellm.yaml and .env from the examples if missing; with --tests, also what
+        the suite needs: Prometheus, wrk and tmux (Debian packages), and Aider, Cline and
+        OpenHands (into ~/.cache/multi-llm/tools)
 run     setup, then start llama-server, LiteLLM and the router, wait until all three are
         healthy, print the base URL, and stop all three on Ctrl-C
 """
