@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -22,7 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from src.router.auth import Authenticator
 from src.router.availability import AvailabilityMonitor
@@ -32,6 +32,7 @@ from src.router.catalog import load_catalog
 from src.router.chat import ChatService
 from src.router.classifier import Classifier, HeuristicClassifier
 from src.router.config_errors import ConfigError
+from src.router.disconnect import RelayResponse, unless_disconnected
 from src.router.errors import BodyTooLarge, InvalidRequest, RouterError, error_envelope
 from src.router.features import parse_body
 from src.router.ledger import Ledger
@@ -65,34 +66,6 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise BodyTooLarge(f"Request body is over the {limit}-byte limit.")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-async def _wait_disconnect(request: Request) -> None:
-    # The body has been read, so the next message can only be the disconnect.
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
-
-
-async def _cancel_on_disconnect(request: Request, task: asyncio.Task[Any]) -> None:
-    await _wait_disconnect(request)
-    task.cancel()
-
-
-async def _unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -> T | None:
-    """Run `work` in this task; if the client disconnects first, cancel it (which closes the
-    upstream request). One watcher task per request, cancelled as soon as the work is done."""
-    current = asyncio.current_task()
-    assert current is not None
-    watcher = asyncio.get_running_loop().create_task(_cancel_on_disconnect(request, current))
-    try:
-        return await work
-    except asyncio.CancelledError:
-        if watcher.done() and not watcher.cancelled():  # the client left: the watcher cancelled us
-            current.uncancel()
-            return None
-        raise
-    finally:
-        watcher.cancel()
 
 
 def _live_state(app: FastAPI) -> dict[str, Any]:
@@ -276,11 +249,11 @@ def create_app(
     async def chat_completions(request: Request) -> Response:
         auth.check(request.headers)
         raw = await _read_body(request, settings.max_body_bytes)
-        result = await _unless_disconnected(request, request.app.state.chat.complete(raw, request.headers))
+        result = await unless_disconnected(request.receive, request.app.state.chat.complete(raw, request.headers))
         if result is None:
             return Response(status_code=499)  # the client is gone; nobody reads this
         if result.stream is not None:
-            return StreamingResponse(
+            return RelayResponse(
                 result.stream,
                 status_code=result.status,
                 media_type=result.content_type,

@@ -4,7 +4,7 @@ Streams replay `tests/fixtures/openai_sse_1.txt` (a real OpenAI stream, copied f
 shared/fixtures with its source header); JSON answers have the real chat.completion shape.
 The stub records every request it gets, and its behaviour is switched per test:
 
-    ok | status:<code> | hang | cut | slow_stream
+    ok | status:<code> | hang | cut | slow_stream | garbage
 """
 
 from __future__ import annotations
@@ -78,7 +78,11 @@ class StubUpstream:
             headers = {"Retry-After": "1"} if code == 429 else None
             return web.json_response(err, status=code, headers=headers)
         if mode == "hang":
-            await asyncio.sleep(3600)
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:  # the router closed the connection: the client left
+                self.disconnected.set()
+                raise
         if not body.get("stream"):
             return web.json_response(completion(body["model"]))
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
@@ -92,6 +96,8 @@ class StubUpstream:
                 if i == 0 and mode == "slow_stream":
                     # Hold the rest until the test has seen the first event through the router.
                     await asyncio.wait_for(self.release.wait(), timeout=10)
+                if mode == "garbage" and i == 1:
+                    await resp.write(b"data: {this is not json\n\nevent: nonsense\n\n: a comment\n\n")
                 if mode == "cut" and i == 3:
                     request.transport.close()  # type: ignore[union-attr]  # cut the stream mid-way
                     return resp
@@ -103,7 +109,8 @@ class StubUpstream:
 
 
 async def serve(stub: StubUpstream) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(stub.app(), shutdown_timeout=0.5)
+    # handler_cancellation: a handler sees its client (the router) go away, as a real server does.
+    runner = web.AppRunner(stub.app(), shutdown_timeout=0.5, handler_cancellation=True)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

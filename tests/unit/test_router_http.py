@@ -302,3 +302,42 @@ def test_router_direct_is_refused_for_a_provider_that_needs_translation() -> Non
 async def test_hostile_bodies_get_a_clear_4xx(client: httpx.AsyncClient, raw: bytes, code: str) -> None:
     resp = await client.post(CHAT, content=raw, headers={"content-type": "application/json"})
     assert_envelope(resp, 400, code)
+
+
+async def test_a_client_that_disconnects_cancels_the_upstream_request(
+    settings: Settings, stub: tuple[StubUpstream, str]
+) -> None:
+    upstream, _ = stub
+    upstream.mode = "hang"
+    slow = settings.model_copy(update={"upstream_read_timeout_s": 60.0})
+    async with running_router(make_app(slow)) as base, httpx.AsyncClient(base_url=base, timeout=0.5) as c:
+        with pytest.raises(httpx.ReadTimeout):
+            await c.post(CHAT, json={"model": "auto", "messages": [{"role": "user", "content": "x"}]})
+        await asyncio.wait_for(upstream.disconnected.wait(), timeout=5)
+
+
+async def test_a_client_that_leaves_a_stream_cancels_the_upstream_stream(
+    settings: Settings, stub: tuple[StubUpstream, str]
+) -> None:
+    upstream, _ = stub
+    upstream.mode = "slow_stream"
+    async with running_router(make_app(settings)) as base, httpx.AsyncClient(base_url=base) as c:
+        body = {"model": "auto", "stream": True, "messages": [{"role": "user", "content": "Hi"}]}
+        async with c.stream("POST", CHAT, json=body) as resp:
+            await resp.aiter_raw().__anext__()  # read one event, then hang up
+        # The upstream is still holding the rest of its stream: it sees the router hang up too.
+        await asyncio.wait_for(upstream.disconnected.wait(), timeout=5)
+
+
+async def test_malformed_sse_from_upstream_is_relayed_without_breaking_the_router(
+    settings: Settings, stub: tuple[StubUpstream, str]
+) -> None:
+    stub[0].mode = "garbage"
+    async with running_router(make_app(settings)) as base, httpx.AsyncClient(base_url=base) as c:
+        body = {"model": "auto", "stream": True, "messages": [{"role": "user", "content": "Hi"}]}
+        async with c.stream("POST", CHAT, json=body) as resp:
+            raw = b"".join([chunk async for chunk in resp.aiter_raw()])
+        assert b"data: {this is not json" in raw and raw.endswith(b"data: [DONE]\n\n")
+        stub[0].mode = "ok"
+        again = await c.post(CHAT, json={"model": "auto", "messages": [{"role": "user", "content": "x"}]})
+        assert again.status_code == 200
