@@ -106,8 +106,7 @@ class Metrics:
     def usage(self, model: str, prompt_tokens: int, completion_tokens: int, cost_usd: float) -> None:
         self._child(self.tokens, model, "prompt").inc(prompt_tokens)
         self._child(self.tokens, model, "completion").inc(completion_tokens)
-        if cost_usd:
-            self._child(self.cost, model).inc(cost_usd)
+        self._child(self.cost, model).inc(cost_usd)  # also for free models: the series exists, at 0
 
 
 class StateCollector(Collector):
@@ -120,6 +119,9 @@ class StateCollector(Collector):
         s = self._read()
         if not s:
             return
+        yield GaugeMetricFamily(
+            "router_asyncio_tasks", "Tasks alive in the router's event loop (a leak shows here).", value=s["tasks"]
+        )
         avail = GaugeMetricFamily("router_model_available", "1 if the model may be chosen now.", labels=["model"])
         breaker = GaugeMetricFamily(
             "router_circuit_breaker_state",

@@ -14,7 +14,7 @@ import importlib
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 from dotenv import dotenv_values
@@ -43,7 +43,35 @@ from src.router.rules_watch import RulesWatcher
 from src.router.settings import Settings
 from src.router.upstream import AiohttpUpstream, Upstream
 
-T = TypeVar("T")
+# The body is read raw (parsed once with orjson, forwarded as sent); this documents its shape
+# for clients and for schemathesis, which exercises the router from this document.
+CHAT_REQUEST_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["model", "messages"],
+                    "properties": {
+                        "model": {"type": "string", "description": "auto, task/<type>, or a LiteLLM model name"},
+                        "messages": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {
+                                "type": "object",
+                                "required": ["role"],
+                                "properties": {"role": {"type": "string"}, "content": {"type": "string"}},
+                            },
+                        },
+                        "stream": {"type": "boolean"},
+                        "max_tokens": {"type": "integer", "minimum": 1},
+                    },
+                }
+            }
+        },
+    },
+}
 
 
 def _json(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -81,6 +109,7 @@ def _live_state(app: FastAPI) -> dict[str, Any]:
     )
     backends = {b.base: r.value for b in load.backends if (r := load.state.backends.get(b.base)) is not None}
     return {
+        "tasks": len(asyncio.all_tasks()),
         "available": {n: s.available and not chat.breaker.blocked(n) for n, s in snap.models.items()},
         "breaker": {n: chat.breaker.state(n).value for n in snap.models},
         "budgets": chat.budget.report()["budgets"],
@@ -245,7 +274,7 @@ def create_app(
         auth.check(request.headers)
         return _json(await request.app.state.chat.models())
 
-    @app.post("/v1/chat/completions")
+    @app.post("/v1/chat/completions", openapi_extra=CHAT_REQUEST_DOC)
     async def chat_completions(request: Request) -> Response:
         auth.check(request.headers)
         raw = await _read_body(request, settings.max_body_bytes)
@@ -261,7 +290,7 @@ def create_app(
             )
         return Response(result.body, status_code=result.status, media_type=result.content_type, headers=result.headers)
 
-    @app.post("/v1/route")
+    @app.post("/v1/route", openapi_extra=CHAT_REQUEST_DOC)
     async def explain_route(request: Request) -> Response:
         auth.check(request.headers)
         body = parse_body(await _read_body(request, settings.max_body_bytes))

@@ -10,7 +10,6 @@ import pytest
 from src.router.backend_metrics import MetricsFormatError, busy_slots, parse_backend_metrics
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
 
 
 def recorded(name: str) -> str:
@@ -40,10 +39,7 @@ def test_vllm_v1_series_are_summed_across_engines_and_cache_use_maxed() -> None:
 
 
 def test_vllm_v0_capture_uses_gpu_cache_usage_perc() -> None:
-    path = SHARED / "vllm_metrics_v0_aibrix.txt"
-    if not path.exists():
-        pytest.skip("shared/fixtures is not beside this checkout")
-    stats = parse_backend_metrics(path.read_text())
+    stats = parse_backend_metrics(recorded("vllm_metrics_v0_aibrix.txt"))
     assert stats.kind == "vllm"
     assert stats.kv_cache_ratio is not None
 
