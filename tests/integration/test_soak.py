@@ -108,6 +108,10 @@ async def test_100k_mixed_requests_leave_no_leak(tmp_path: Path) -> None:
         router.stop()
         await runner.cleanup()
 
+    print(
+        f"soak: {TOTAL} requests {statuses}; RSS {rss0 >> 20} -> {rss1 >> 20} MB, fds {fds0} -> {fds1}, "
+        f"sockets {conns0} -> {conns1}, tasks {tasks0:g} -> {tasks1:g}"
+    )
     assert sum(statuses.values()) == TOTAL
     assert set(statuses) <= {200, 299, 400, 404}, statuses
     assert rss1 <= rss0 * 1.10, f"RSS grew from {rss0 >> 20} MB to {rss1 >> 20} MB"
