@@ -29,7 +29,7 @@ from src.router.errors import (
     UpstreamUnavailable,
     sse_error_event,
 )
-from src.router.features import conversation, explicit_task, is_virtual, parse_body
+from src.router.features import check_known_fields, conversation, explicit_task, is_virtual, parse_body
 from src.router.ledger import SpendRow
 from src.router.load import LoadMonitor
 from src.router.metrics import CANCELLED, CLIENT_ERROR, OK, REJECTED, UPSTREAM_ERROR, Metrics
@@ -125,6 +125,7 @@ class ChatService:
         budget: BudgetTracker,
         load: LoadMonitor | None = None,
         metrics: Metrics | None = None,
+        strict_fields: bool = False,
     ) -> None:
         self._catalog = catalog
         self._rules = rules
@@ -137,6 +138,7 @@ class ChatService:
         self.budget = budget
         self._load = load
         self.metrics = metrics
+        self._strict_fields = strict_fields
         self._pending: set[asyncio.Task[None]] = set()
 
     def targets(self, model: str) -> tuple[Target, ...]:
@@ -164,6 +166,8 @@ class ChatService:
     async def route(self, body: dict[str, Any], headers: Mapping[str, str]) -> RoutedRequest:
         """The decision for a parsed body, without calling any model."""
         model = body["model"]
+        if self._strict_fields:
+            check_known_fields(body)
         self._check_model(model)
         t0 = time.perf_counter()
         classification, tokens = classify_request(body, headers, self._classifier)

@@ -20,6 +20,60 @@ CHARS_PER_TOKEN = 4  # the usual rough estimate for English text and code
 MAX_MESSAGES = 10_000  # far beyond any real conversation; bounds the work per request
 
 
+# Chat-completions request fields of OpenAI's API (and the `metadata` the router reads). With
+# STRICT_REQUEST_FIELDS on, anything else is refused; by default it is forwarded, because agents
+# and SDKs send provider extensions the router has no business blocking.
+OPENAI_CHAT_FIELDS = frozenset(
+    {
+        "model",
+        "messages",
+        "audio",
+        "frequency_penalty",
+        "function_call",
+        "functions",
+        "logit_bias",
+        "logprobs",
+        "max_completion_tokens",
+        "max_tokens",
+        "metadata",
+        "modalities",
+        "n",
+        "parallel_tool_calls",
+        "prediction",
+        "presence_penalty",
+        "prompt_cache_key",
+        "reasoning_effort",
+        "response_format",
+        "safety_identifier",
+        "seed",
+        "service_tier",
+        "stop",
+        "store",
+        "stream",
+        "stream_options",
+        "temperature",
+        "tool_choice",
+        "tools",
+        "top_logprobs",
+        "top_p",
+        "user",
+        "verbosity",
+        "web_search_options",
+    }
+)
+
+
+def check_known_fields(body: dict[str, Any]) -> None:
+    unknown = sorted(k for k in body if k not in OPENAI_CHAT_FIELDS)
+    if unknown:
+        raise InvalidRequest(
+            f"Unknown field(s) {', '.join(map(repr, unknown))}; this router accepts OpenAI's chat-completions "
+            f"fields only (STRICT_REQUEST_FIELDS is on): {', '.join(sorted(OPENAI_CHAT_FIELDS))}.",
+            param=unknown[0],
+            code="unknown_field",
+        )
+
+
 def parse_body(raw: bytes) -> dict[str, Any]:
     try:
         body = orjson.loads(raw)

@@ -211,6 +211,7 @@ def create_app(
             budget=budget,
             load=load,
             metrics=metrics,
+            strict_fields=settings.strict_request_fields,
         )
         state = StateCollector(lambda: _live_state(app))
         metrics.registry.register(state)

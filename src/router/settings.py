@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     ledger_path: Path = Path("var/router/ledger.sqlite3")
     ledger_synchronous_full: bool = False
     default_output_tokens: int = Field(default=1024, ge=1)
+    # Refuse request fields that are not OpenAI chat-completions fields (off: forward them).
+    strict_request_fields: bool = False
     # Largest request body accepted, in bytes (agents send long prompts; 8 MiB is generous).
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
 

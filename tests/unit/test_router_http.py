@@ -341,3 +341,21 @@ async def test_malformed_sse_from_upstream_is_relayed_without_breaking_the_route
         stub[0].mode = "ok"
         again = await c.post(CHAT, json={"model": "auto", "messages": [{"role": "user", "content": "x"}]})
         assert again.status_code == 200
+
+
+async def test_unknown_fields_are_forwarded_by_default_and_refused_in_strict_mode(
+    tmp_path: Path, stub: tuple[StubUpstream, str]
+) -> None:
+    from asgi_lifespan import LifespanManager
+
+    body = {"model": "auto", "messages": [{"role": "user", "content": "x"}], "frobnicate": 1}
+    for strict, expected in ((False, 200), (True, 400)):
+        settings = write_configs(tmp_path, stub[1]).model_copy(update={"strict_request_fields": strict})
+        async with (
+            LifespanManager(make_app(settings)) as m,
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+        ):
+            resp = await c.post(CHAT, json=body)
+        assert resp.status_code == expected
+    err = assert_envelope(resp, 400, "unknown_field")
+    assert err["param"] == "frobnicate" and "temperature" in str(err["message"])
