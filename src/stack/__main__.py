@@ -112,7 +112,7 @@ def run() -> int:
 The stack is up. OpenAI-compatible base URL: {base}
 
   curl {base}/chat/completions -H 'Content-Type: application/json' \\
-    -d '{{"model": "auto", "messages": [{{"role": "user", "content": "Say hello in five words."}}]}}'
+    -d '{{"model": "auto", "max_tokens": 64, "messages": [{{"role": "user", "content": "Say hello in five words."}}]}}'
 
 Ctrl-C stops all three.""",
             flush=True,

@@ -49,6 +49,10 @@ def llama_server_spec(
         "-np",
         str(parallel),
         "--kv-unified",  # slots share one context
+        # A request without max_tokens may otherwise generate until the context is full: a 135M
+        # model that falls into a repetition loop wrote 8,000 tokens (3 minutes) for "say hello".
+        "--n-predict",
+        "2048",
         "--threads",
         str(max(1, os.cpu_count() or 1)),
     ]
