@@ -352,9 +352,12 @@ async def run(b: Bench) -> Report:
     secs = 2 if b.smoke else 20
     # Warm llama-server first (its slots and prompt cache), so the first path measured is not
     # the only one paying for a cold server.
-    await wrk(b.url("llama") + "/v1/chat/completions",
-              wrk_script(b.tmp, {"model": "local-small", "messages": SENTIMENT, "max_tokens": 2}, None),
-              connections=4, seconds=1 if b.smoke else 5)
+    await wrk(
+        b.url("llama") + "/v1/chat/completions",
+        wrk_script(b.tmp, {"model": "local-small", "messages": SENTIMENT, "max_tokens": 2}, None),
+        connections=4,
+        seconds=1 if b.smoke else 5,
+    )
     for name, base, body in (
         ("llama-server direct", b.url("llama"), {"model": "local-small", "messages": SENTIMENT, "max_tokens": 2}),
         ("router (direct path)", b.url("router"), {"model": "auto", "messages": SENTIMENT, "max_tokens": 2}),
