@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import platform
@@ -40,7 +41,7 @@ import yaml
 from src.stack.llama_build import ensure_llama_server
 from src.stack.model_file import ensure_model
 from src.stack.services import RunningService, ServiceSpec, free_port, start, wait_healthy
-from src.stack.stack import litellm_spec, llama_server_spec
+from src.stack.stack import litellm_spec, llama_server_spec, router_spec
 
 REPO = Path(__file__).resolve().parents[1]
 MASTER_KEY = "sk-bench-" + "5e" * 16
@@ -179,29 +180,18 @@ class Bench:
     def router(self, name: str, rules: str, litellm_config: Path) -> RunningService:
         rules_path = self.tmp / f"rules-{name}.yaml"
         rules_path.write_text(rules)
-        env = {
-            **self.env(),
-            "LITELLM_BASE_URL": self.url("litellm"),
-            "LITELLM_MASTER_KEY": MASTER_KEY,
-            "LITELLM_CONFIG": str(litellm_config),
-            "ROUTING_RULES": str(rules_path),
-            "LEDGER_PATH": str(self.tmp / f"ledger-{name}.sqlite3"),
-            "GPU_SAMPLING": "false",
-        }
-        argv = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "src.router.policy_router:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.ports[name]),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
-        return self.start(ServiceSpec(name, argv, f"{self.url(name)}/ready", env=env, cwd=REPO, ready_timeout_s=60))
+        env = {**self.env(), "LEDGER_PATH": str(self.tmp / f"ledger-{name}.sqlite3"), "GPU_SAMPLING": "false"}
+        spec = router_spec(
+            self.ports[name],
+            litellm_url=self.url("litellm"),
+            master_key=MASTER_KEY,
+            litellm_config=litellm_config,
+            rules=rules_path,
+            env=env,
+            cwd=REPO,
+        )
+        # Started as `make run` starts it; ready (not just alive) before it is measured.
+        return self.start(dataclasses.replace(spec, name=name, health_url=f"{self.url(name)}/ready"))
 
     def up(self) -> tuple[RunningService, RunningService]:
         py = sys.executable

@@ -34,6 +34,11 @@ class Tool:
     binary: Path
 
 
+def missing(tool: Tool) -> str | None:
+    """Why the tool cannot run here, or None."""
+    return None if tool.binary.exists() else f"{tool.name} is not installed ({tool.binary}); run: make setup-tests"
+
+
 def tools_dir() -> Path:
     return cache_dir() / "tools"
 

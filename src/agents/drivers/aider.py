@@ -25,8 +25,7 @@ class AiderDriver:
     name = "aider"
 
     def missing(self) -> str | None:
-        t = tools.aider()
-        return None if t.binary.exists() else f"aider is not installed ({t.binary}); run: make setup-tests"
+        return tools.missing(tools.aider())
 
     def run(self, ctx: StepContext, runner: ProcessRunner) -> AgentOutcome:
         message = ctx.log_dir / "aider-message.md"

@@ -3,9 +3,11 @@ exactly as a third-party driver would."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from src.agents.process import ProcessRunner
 
@@ -46,3 +48,18 @@ class AgentDriver(Protocol):
 
     def run(self, ctx: StepContext, runner: ProcessRunner) -> AgentOutcome:
         """Run the agent on the worktree and report what its own output says."""
+
+
+def json_events_last_first(output: str) -> Iterator[dict[str, Any]]:
+    """The JSON objects an agent printed one per line (NDJSON/JSONL), last first; other lines
+    (banners, warnings, tracebacks) are skipped."""
+    for line in reversed(output.splitlines()):
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(event, dict):
+            yield event

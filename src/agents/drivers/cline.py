@@ -6,32 +6,22 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 from src.agents import tools
-from src.agents.drivers.base import AgentOutcome, StepContext
+from src.agents.drivers.base import AgentOutcome, StepContext, json_events_last_first
 from src.agents.process import ProcessRunner
 
 
-def last_run_result(output: str) -> dict[str, object] | None:
-    for line in reversed(output.splitlines()):
-        line = line.strip()
-        if not line.startswith("{"):
-            continue
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(event, dict) and event.get("type") == "run_result":
-            return event
-    return None
+def last_run_result(output: str) -> dict[str, Any] | None:
+    return next((e for e in json_events_last_first(output) if e.get("type") == "run_result"), None)
 
 
 class ClineDriver:
     name = "cline"
 
     def missing(self) -> str | None:
-        t = tools.cline()
-        return None if t.binary.exists() else f"cline is not installed ({t.binary}); run: make setup-tests"
+        return tools.missing(tools.cline())
 
     def run(self, ctx: StepContext, runner: ProcessRunner) -> AgentOutcome:
         binary = str(tools.cline().binary)

@@ -4,13 +4,12 @@ last events are read to tell how it ended."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
 
 from src.agents import tools
-from src.agents.drivers.base import AgentOutcome, StepContext
+from src.agents.drivers.base import AgentOutcome, StepContext, json_events_last_first
 from src.agents.process import ProcessRunner
 
 _FAILED_STATES = {"error", "stopped", "rejected", "failed"}
@@ -18,16 +17,7 @@ _FAILED_STATES = {"error", "stopped", "rejected", "failed"}
 
 def final_state(output: str) -> str | None:
     """The agent state in the last JSONL event that carries one."""
-    for line in reversed(output.splitlines()):
-        line = line.strip()
-        if not line.startswith("{"):
-            continue
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if not isinstance(event, dict):
-            continue
+    for event in json_events_last_first(output):
         raw_extras = event.get("extras")
         extras: dict[str, object] = raw_extras if isinstance(raw_extras, dict) else {}
         for key in ("agent_state", "execution_status", "status", "state"):
@@ -41,8 +31,7 @@ class OpenHandsDriver:
     name = "openhands"
 
     def missing(self) -> str | None:
-        t = tools.openhands()
-        return None if t.binary.exists() else f"openhands is not installed ({t.binary}); run: make setup-tests"
+        return tools.missing(tools.openhands())
 
     def run(self, ctx: StepContext, runner: ProcessRunner) -> AgentOutcome:
         tmux_dir = tempfile.mkdtemp(prefix="mllm-tmux-")
