@@ -76,7 +76,6 @@ class StepReport:
     usage: Usage = field(default_factory=Usage)
     error: ErrorInfo | None = None
     verdict: str | None = None
-    skipped_resume: bool = False
 
 
 @dataclass

@@ -57,10 +57,6 @@ class Authenticator:
         self.api_keys = api_keys
         self.admin_key = admin_key
 
-    @property
-    def enabled(self) -> bool:
-        return bool(self.api_keys)
-
     def check(self, headers: Mapping[str, str]) -> None:
         if not self.api_keys:
             return

@@ -237,7 +237,3 @@ def _resolve(fut: asyncio.Future[None], error: BaseException | None) -> None:
         fut.set_result(None)
     else:
         fut.set_exception(error)
-
-
-def now_ts() -> float:
-    return time.time()
