@@ -20,7 +20,7 @@ from src.stack.paths import REPO_ROOT, cache_dir
 
 AIDER_VERSION = "0.86.2"
 CLINE_VERSION = "3.0.65"
-OPENHANDS_PACKAGE = "openhands"
+OPENHANDS_VERSION = "1.16.0"  # the CLI package; it brings openhands-sdk 1.21
 
 
 class ToolInstallError(RuntimeError):
@@ -54,7 +54,7 @@ def cline() -> Tool:
 
 
 def openhands() -> Tool:
-    root = tools_dir() / "openhands"
+    root = tools_dir() / f"openhands-{OPENHANDS_VERSION}"
     return Tool("openhands", root, root / "bin" / "openhands")
 
 
@@ -99,7 +99,14 @@ def ensure(tool: Tool) -> Tool:
             else:
                 _run([_python("3.12"), "-m", "venv", str(tool.root)], "creating openhands' virtualenv")
                 _run(
-                    [str(tool.root / "bin" / "python"), "-m", "pip", "install", "-q", OPENHANDS_PACKAGE],
+                    [
+                        str(tool.root / "bin" / "python"),
+                        "-m",
+                        "pip",
+                        "install",
+                        "-q",
+                        f"openhands=={OPENHANDS_VERSION}",
+                    ],
                     "installing openhands",
                 )
             if not tool.binary.exists():
