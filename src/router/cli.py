@@ -17,7 +17,7 @@ from typing import Any
 
 from src.router.catalog import load_catalog
 from src.router.chat import classify_request
-from src.router.classifier import HeuristicClassifier
+from src.router.classifier import Classifier, HeuristicClassifier
 from src.router.config_errors import ConfigError
 from src.router.errors import RouterError
 from src.router.features import is_virtual
@@ -97,7 +97,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from src.router.evaluate import latency, load_examples, long_agent_conversation, render_markdown, score
 
     examples = load_examples(args.data)
-    clf = HeuristicClassifier()
+    if args.classifier == "embedding":
+        from src.router.embedding_classifier import EmbeddingClassifier
+
+        clf: Classifier = EmbeddingClassifier()
+        name = "embedding (all-MiniLM-L6-v2, optional extra)"
+    else:
+        clf, name = HeuristicClassifier(), "heuristic (built-in)"
     results = {
         "all": score(clf, examples),
         "held-out split (odd ids)": score(clf, [e for e in examples if e.split == "test"]),
@@ -105,10 +111,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     }
     msgs = long_agent_conversation()
     lat = latency(clf, msgs)
-    text = render_markdown("heuristic (built-in)", results, lat, sum(len(m["content"]) for m in msgs))
+    text = render_markdown(name, results, lat, sum(len(m["content"]) for m in msgs))
     print(text)
     if args.write:
-        args.write.write_text(args.write.read_text().split("<!-- results -->")[0] + "<!-- results -->\n\n" + text)
+        # One section per classifier, after the marker; rewriting one keeps the others.
+        head, _, tail = args.write.read_text().partition("<!-- results -->")
+        sections = [s for s in tail.split("\n### ") if s.strip() and not s.lstrip("# ").startswith(name.split()[0])]
+        kept = "".join("\n### " + s.lstrip("# ").rstrip() + "\n" for s in sections)
+        args.write.write_text(head + "<!-- results -->\n\n" + text.rstrip() + "\n" + kept)
         print(f"wrote {args.write}", file=sys.stderr)
     return 0
 
@@ -130,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("eval")
     p.add_argument("--data", type=Path, default=DEFAULT_EVAL)
     p.add_argument("--write", type=Path, default=None, help="replace the results section of this Markdown file")
+    p.add_argument("--classifier", choices=("heuristic", "embedding"), default="heuristic")
     args = parser.parse_args(argv)
     return {"validate": cmd_validate, "explain": cmd_explain, "eval": cmd_eval}[args.command](args)
 

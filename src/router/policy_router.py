@@ -123,6 +123,16 @@ def _live_state(app: FastAPI) -> dict[str, Any]:
     }
 
 
+async def _classifier_from_settings(settings: Settings) -> Classifier:
+    if settings.classifier == "heuristic":
+        return HeuristicClassifier()
+    from src.router.embedding_classifier import EmbeddingClassifier  # an extra: imported only when chosen
+
+    embedding = EmbeddingClassifier()
+    await asyncio.to_thread(embedding.load)  # fail at start, with the install command, not per request
+    return embedding
+
+
 def _gpu_from_settings(settings: Settings) -> GpuSampler | None:
     if not settings.gpu_sampling:
         return None
@@ -158,6 +168,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # First, before anything that would need closing: it may refuse (a missing extra).
+        chosen_classifier = classifier or await _classifier_from_settings(settings)
         session = None
         up = upstream
         if up is None:
@@ -202,7 +214,7 @@ def create_app(
         app.state.chat = ChatService(
             catalog=catalog,
             rules=rules.current,
-            classifier=classifier or HeuristicClassifier(),
+            classifier=chosen_classifier,
             availability=monitor,
             upstream=up,
             litellm_base_url=settings.litellm_base_url,

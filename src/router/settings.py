@@ -7,6 +7,7 @@ Every name below is documented in `.env.example`. Nothing here is read at import
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,6 +55,8 @@ class Settings(BaseSettings):
     ledger_path: Path = Path("var/router/ledger.sqlite3")
     ledger_synchronous_full: bool = False
     default_output_tokens: int = Field(default=1024, ge=1)
+    # Task classifier: the built-in "heuristic", or "embedding" (MiniLM; requirements-embedding.txt).
+    classifier: Literal["heuristic", "embedding"] = "heuristic"
     # Refuse request fields that are not OpenAI chat-completions fields (off: forward them).
     strict_request_fields: bool = False
     # Largest request body accepted, in bytes (agents send long prompts; 8 MiB is generous).

@@ -65,3 +65,21 @@ def test_macro_f1_on_the_evaluation_set_stays_above_the_target() -> None:
     assert {e.label for e in examples} == {t.value for t in TaskType}
     assert score(clf, examples).macro_f1 >= 0.90
     assert score(clf, [e for e in examples if e.split == "test"]).macro_f1 >= 0.90
+
+
+async def test_asking_for_the_embedding_classifier_without_its_extra_fails_at_start_with_the_command(
+    tmp_path: Path,
+) -> None:
+    import importlib.util
+
+    from asgi_lifespan import LifespanManager
+
+    from src.router.embedding_classifier import INSTALL_HINT, EmbeddingUnavailable
+    from tests.support.router_harness import make_app, write_configs
+
+    if importlib.util.find_spec("sentence_transformers") is not None:
+        pytest.skip("the embedding extra is installed here")
+    settings = write_configs(tmp_path, "http://127.0.0.1:9").model_copy(update={"classifier": "embedding"})
+    with pytest.raises(EmbeddingUnavailable, match=INSTALL_HINT.replace(".", r"\.")):
+        async with LifespanManager(make_app(settings)):
+            pass
