@@ -5,11 +5,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
 from src.router.settings import Settings
 from tests.support.openai_stub import StubUpstream, serve
-from tests.support.router_harness import make_app, write_configs
+from tests.support.router_harness import in_process, make_app, write_configs
 
 
 @pytest.fixture
@@ -29,8 +28,5 @@ def settings(tmp_path: Path, stub: tuple[StubUpstream, str]) -> Settings:
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = make_app(settings)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://router") as c:
-            yield c
+    async with in_process(make_app(settings)) as c:
+        yield c

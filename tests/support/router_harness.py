@@ -7,8 +7,10 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import uvicorn
 import yaml
+from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from src.router.policy_router import create_app
@@ -47,6 +49,18 @@ def write_configs(tmp: Path, upstream_url: str, *, down_url: str = "http://127.0
 
 def make_app(settings: Settings) -> FastAPI:
     return create_app(settings, environ=lambda: {})
+
+
+@contextlib.asynccontextmanager
+async def in_process(app: FastAPI, *, client_timeout_s: float = 5.0) -> AsyncIterator[httpx.AsyncClient]:
+    """A client for the app in this process, its lifespan run (ASGITransport alone does not)."""
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://r", timeout=client_timeout_s
+        ) as client,
+    ):
+        yield client
 
 
 @contextlib.asynccontextmanager

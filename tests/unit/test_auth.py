@@ -6,12 +6,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from pydantic import SecretStr
 
 from src.router.auth import signed_task_key
 from src.router.settings import Settings
-from tests.support.router_harness import make_app
+from tests.support.router_harness import in_process, make_app
 
 CLIENT_KEY, ADMIN_KEY = "sk-client-0123456789abcdef", "sk-admin-fedcba9876543210"
 BODY = {"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
@@ -27,8 +26,7 @@ async def locked(settings: Settings) -> httpx.AsyncClient:
     )
     app = make_app(s)
     async with (
-        LifespanManager(app) as m,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+        in_process(app) as c,
     ):
         yield c  # type: ignore[misc]
 

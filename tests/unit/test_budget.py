@@ -6,13 +6,12 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
 from src.router.policy_router import create_app
 from src.router.settings import Settings
 from tests.support.openai_stub import StubUpstream
+from tests.support.router_harness import in_process
 
 CHAT = "/v1/chat/completions"
 # The stub answers with usage 12 prompt + 5 completion tokens; claude-sonnet's price in the
@@ -57,8 +56,7 @@ async def test_200_concurrent_requests_never_overshoot_the_cap(settings: Setting
     settings.routing_rules.write_text(budget_rules(100 * COST * (1 + 1e-9)))
     app = app_with_key(settings)
     async with (
-        LifespanManager(app) as m,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r", timeout=30) as c,
+        in_process(app, client_timeout_s=30) as c,
     ):
         responses = await asyncio.gather(*(c.post(CHAT, json=review()) for _ in range(200)))
         report = (await c.get("/v1/budget")).json()
@@ -83,8 +81,7 @@ async def test_overshoot_stays_within_the_in_flight_bound_when_estimates_are_low
     settings.routing_rules.write_text(budget_rules(limit))
     app = app_with_key(settings)
     async with (
-        LifespanManager(app) as m,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r", timeout=30) as c,
+        in_process(app, client_timeout_s=30) as c,
     ):
         responses = await asyncio.gather(*(c.post(CHAT, json=review("hi")) for _ in range(200)))
         spent = (await c.get("/v1/budget")).json()["budgets"][0]["spent_usd"]
@@ -100,8 +97,7 @@ async def test_spend_survives_a_restart(settings: Settings) -> None:
     for _ in range(2):
         app = app_with_key(settings)
         async with (
-            LifespanManager(app) as m,
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+            in_process(app) as c,
         ):
             assert (await c.post(CHAT, json=review())).status_code == 200
             spent = (await c.get("/v1/budget")).json()["budgets"][0]["spent_usd"]
@@ -114,8 +110,7 @@ async def test_a_streamed_answer_is_costed_from_its_usage_chunk(
     settings.routing_rules.write_text(budget_rules(1.0))
     app = app_with_key(settings)
     async with (
-        LifespanManager(app) as m,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+        in_process(app) as c,
     ):
         r = await c.post(CHAT, json={**review(), "stream": True})
         assert r.status_code == 200 and r.text.endswith("data: [DONE]\n\n")
@@ -134,8 +129,7 @@ async def test_a_failing_model_falls_back_and_its_circuit_opens(
     app = app_with_key(settings)
     upstream.fail_models = {"claude-sonnet"}
     async with (
-        LifespanManager(app) as m,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+        in_process(app) as c,
     ):
         for _ in range(5):
             r = await c.post(CHAT, json=review())
@@ -154,8 +148,7 @@ async def test_a_failing_model_falls_back_and_its_circuit_opens(
 async def test_usage_is_attributed_to_the_task_key_a_client_uses(settings: Settings) -> None:
     app = app_with_key(settings)
     async with (
-        LifespanManager(app) as m,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+        in_process(app) as c,
     ):
         body = {"model": "local-small", "messages": [{"role": "user", "content": "hi"}]}
         for _ in range(3):

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from src.router.policy_router import create_app
 from src.router.settings import Settings
 from tests.support.openai_stub import StubUpstream
+from tests.support.router_harness import in_process
 
 SECRET_PROMPT = "my-very-private-prompt-text"
 
@@ -27,8 +26,7 @@ async def test_requests_tokens_cost_fallbacks_and_state_are_exported(
     app = create_app(settings, environ=lambda: {"ANTHROPIC_API_KEY": "k"}, registry=registry)
     review = {"model": "task/code_review", "max_tokens": 5, "messages": [{"role": "user", "content": SECRET_PROMPT}]}
     async with (
-        LifespanManager(app) as m,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+        in_process(app) as c,
     ):
         assert (await c.post("/v1/chat/completions", json=review)).status_code == 200
         upstream.fail_models = {"claude-sonnet"}

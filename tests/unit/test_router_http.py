@@ -11,7 +11,7 @@ import pytest
 
 from src.router.settings import Settings
 from tests.support.openai_stub import StubUpstream, recorded_sse_events
-from tests.support.router_harness import MASTER_KEY, make_app, running_router, write_configs
+from tests.support.router_harness import MASTER_KEY, in_process, make_app, running_router, write_configs
 
 CHAT = "/v1/chat/completions"
 
@@ -27,13 +27,11 @@ def assert_envelope(resp: httpx.Response, status: int, code: str | None = None) 
 
 
 async def test_health_answers_without_any_upstream(tmp_path: Path) -> None:
-    from asgi_lifespan import LifespanManager
 
     settings = write_configs(tmp_path, "http://127.0.0.1:9")  # nothing listens there
     app = make_app(settings)
     async with (
-        LifespanManager(app) as m,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+        in_process(app) as c,
     ):
         assert (await c.get("/health")).json() == {"status": "ok"}
 
@@ -109,14 +107,12 @@ async def test_upstream_4xx_body_is_passed_through(client: httpx.AsyncClient, st
 
 
 async def test_unreachable_upstream_is_502(tmp_path: Path, stub: tuple[StubUpstream, str]) -> None:
-    from asgi_lifespan import LifespanManager
 
     settings = write_configs(tmp_path, stub[1])
     settings = settings.model_copy(update={"litellm_base_url": "http://127.0.0.1:9"})
     app = make_app(settings)
     async with (
-        LifespanManager(app) as m,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+        in_process(app) as c,
     ):
         resp = await c.post(CHAT, json={"model": "local-small", "messages": [{"role": "user", "content": "x"}]})
     assert_envelope(resp, 502, "upstream_unreachable")
@@ -131,13 +127,11 @@ async def test_upstream_that_hangs_is_504_after_the_read_timeout(
 
 
 async def test_no_available_model_is_503(tmp_path: Path, stub: tuple[StubUpstream, str]) -> None:
-    from asgi_lifespan import LifespanManager
 
     settings = write_configs(tmp_path, "http://127.0.0.1:9")
     app = make_app(settings)
     async with (
-        LifespanManager(app) as m,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+        in_process(app) as c,
     ):
         resp = await c.post(CHAT, json={"model": "auto", "messages": [{"role": "user", "content": "x"}]})
         ready = await c.get("/ready")
@@ -201,13 +195,11 @@ async def test_stream_cut_by_the_upstream_ends_with_an_error_event(
 
 
 async def test_body_over_the_limit_is_413(tmp_path: Path, stub: tuple[StubUpstream, str]) -> None:
-    from asgi_lifespan import LifespanManager
 
     settings = write_configs(tmp_path, stub[1]).model_copy(update={"max_body_bytes": 1000})
     app = make_app(settings)
     async with (
-        LifespanManager(app) as m,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+        in_process(app) as c,
     ):
         resp = await c.post(CHAT, json={"model": "auto", "messages": [{"role": "user", "content": "x" * 2000}]})
     assert_envelope(resp, 413, "request_too_large")
@@ -221,7 +213,6 @@ async def test_a_router_direct_model_skips_litellm_and_falls_back_to_it(
     tmp_path: Path, stub: tuple[StubUpstream, str]
 ) -> None:
     import yaml
-    from asgi_lifespan import LifespanManager
 
     upstream, url = stub
     settings = write_configs(tmp_path, url)
@@ -232,8 +223,7 @@ async def test_a_router_direct_model_skips_litellm_and_falls_back_to_it(
     settings.litellm_config.write_text(yaml.safe_dump(config))
     body = {"model": "local-small", "messages": [{"role": "user", "content": "x"}]}
     async with (
-        LifespanManager(make_app(settings)) as m,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+        in_process(make_app(settings)) as c,
     ):
         assert (await c.post(CHAT, json=body)).status_code == 200
     # Straight to the backend: the backend's own model name and key, not LiteLLM's master key.
@@ -248,8 +238,7 @@ async def test_a_router_direct_model_skips_litellm_and_falls_back_to_it(
     settings = settings.model_copy(update={"probe_interval_s": 3600})
     app = make_app(settings)
     async with (
-        LifespanManager(app) as m,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+        in_process(app) as c,
     ):
         from src.router.availability import AvailabilitySnapshot
         from src.router.policy import ModelState
@@ -346,14 +335,12 @@ async def test_malformed_sse_from_upstream_is_relayed_without_breaking_the_route
 async def test_unknown_fields_are_forwarded_by_default_and_refused_in_strict_mode(
     tmp_path: Path, stub: tuple[StubUpstream, str]
 ) -> None:
-    from asgi_lifespan import LifespanManager
 
     body = {"model": "auto", "messages": [{"role": "user", "content": "x"}], "frobnicate": 1}
     for strict, expected in ((False, 200), (True, 400)):
         settings = write_configs(tmp_path, stub[1]).model_copy(update={"strict_request_fields": strict})
         async with (
-            LifespanManager(make_app(settings)) as m,
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+            in_process(make_app(settings)) as c,
         ):
             resp = await c.post(CHAT, json=body)
         assert resp.status_code == expected

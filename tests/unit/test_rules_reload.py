@@ -8,10 +8,9 @@ import signal
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
 from src.router.settings import Settings
-from tests.support.router_harness import make_app
+from tests.support.router_harness import in_process, make_app
 
 SENTIMENT_TO_LOCAL = """\
 default:
@@ -47,8 +46,7 @@ def fast_settings(settings: Settings) -> Settings:
 async def test_an_edit_to_the_file_is_picked_up_while_running(fast_settings: Settings) -> None:
     app = make_app(fast_settings)
     async with (
-        LifespanManager(app) as m,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+        in_process(app) as c,
     ):
         assert await _rule_for_sentiment(c) == "sentiment#0"
         fast_settings.routing_rules.write_text(SENTIMENT_TO_LOCAL)
@@ -58,8 +56,7 @@ async def test_an_edit_to_the_file_is_picked_up_while_running(fast_settings: Set
 async def test_an_invalid_edit_is_refused_and_the_old_rules_keep_serving(fast_settings: Settings) -> None:
     app = make_app(fast_settings)
     async with (
-        LifespanManager(app) as m,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+        in_process(app) as c,
     ):
         fast_settings.routing_rules.write_text(
             SENTIMENT_TO_LOCAL.replace("model: local-small\n    reason", "model: gpt-5\n    reason")
@@ -81,8 +78,7 @@ async def test_sighup_reloads_the_rules(settings: Settings) -> None:
     slow = settings.model_copy(update={"rules_poll_interval_s": 3600})  # only the signal can reload
     app = make_app(slow)
     async with (
-        LifespanManager(app) as m,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://r") as c,
+        in_process(app) as c,
     ):
         slow.routing_rules.write_text(SENTIMENT_TO_LOCAL)
         assert await _rule_for_sentiment(c) == "sentiment#0"
