@@ -10,13 +10,13 @@ taken as available, and failures at request time are handled by fallbacks.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import structlog
 
+from src.router.background import cancel, every
 from src.router.catalog import Catalog, CatalogModel
 from src.router.errors import UpstreamError
 from src.router.policy import ModelState
@@ -69,26 +69,17 @@ class AvailabilityMonitor:
         return self._snapshot
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="availability-monitor")
+        self._task = asyncio.create_task(
+            every(self._interval, self.refresh, what="availability_probe"), name="availability-monitor"
+        )
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel(self._task)
 
     async def refresh(self) -> AvailabilitySnapshot:
         self._snapshot = await self.probe()
         self._first.set()
         return self._snapshot
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.refresh()
-            except Exception:  # a probe bug must not kill the monitor; the next round retries
-                log.exception("availability_probe_failed")
-            await asyncio.sleep(self._interval)
 
     async def _probe_backend(self, model: CatalogModel) -> ModelState:
         assert model.api_base is not None

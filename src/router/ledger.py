@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from src.router.background import cancel, every
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS spend (
     id INTEGER PRIMARY KEY,
@@ -99,12 +101,13 @@ class Ledger:
         self._loop = asyncio.get_running_loop()
         self._thread = threading.Thread(target=self._writer, name="ledger-writer", daemon=True)
         self._thread.start()
-        self._flusher = self._loop.create_task(self._flush_every(), name="ledger-flush")
+        self._flusher = self._loop.create_task(
+            every(self._flush_interval, self.flush, what="ledger_flush"), name="ledger-flush"
+        )
 
     async def close(self) -> None:
-        if self._flusher is not None:
-            self._flusher.cancel()
-            self._flusher = None
+        await cancel(self._flusher)
+        self._flusher = None
         await self.flush()
         if self._thread is not None:
             self._queue.put(None)
@@ -133,11 +136,6 @@ class Ledger:
                 for (model, provider, task), (requests, prompt, completion) in tally.items()
             )
         )
-
-    async def _flush_every(self) -> None:
-        while True:
-            await asyncio.sleep(self._flush_interval)
-            await self.flush()
 
     async def record(self, row: SpendRow) -> None:
         """Returns once the row is committed."""

@@ -24,6 +24,7 @@ import psutil
 import structlog
 
 from src.router.backend_metrics import BackendStats, MetricsFormatError, busy_slots, parse_backend_metrics
+from src.router.background import cancel, every
 from src.router.catalog import Catalog
 from src.router.errors import UpstreamError
 from src.router.policy import LoadSnapshot
@@ -201,22 +202,13 @@ class LoadMonitor:
         await asyncio.gather(*(self._sample_backend(b) for b in self.backends))
         self._cached = None  # new readings: the next request sees them
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.sample_once()
-            except Exception:
-                log.exception("load_sampling_failed")
-            await asyncio.sleep(self._interval)
-
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="load-monitor")
+        self._task = asyncio.create_task(
+            every(self._interval, self.sample_once, what="load_sampling"), name="load-monitor"
+        )
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel(self._task)
         if isinstance(self._gpu, NvmlGpuSampler):
             self._gpu.close()
 

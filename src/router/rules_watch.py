@@ -13,6 +13,7 @@ from pathlib import Path
 
 import structlog
 
+from src.router.background import cancel
 from src.router.config_errors import ConfigError
 from src.router.rules_store import RulesStore
 
@@ -59,7 +60,4 @@ class RulesWatcher:
     async def stop(self) -> None:
         if self._sighup:
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel(self._task)
