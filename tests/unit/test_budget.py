@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import httpx
 import pytest
 
 from src.router.policy_router import create_app
@@ -45,6 +46,15 @@ def review(content: str = "x" * 48, max_tokens: int | None = 5) -> dict[str, obj
     return body
 
 
+async def ready(c: httpx.AsyncClient) -> None:
+    """The burst below is about the cap, not about start-up: wait until the first probe is in."""
+    for _ in range(100):
+        if (await c.get("/ready")).status_code == 200:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the router never became ready")
+
+
 def ledger_rows(path: Path) -> list[tuple[str, float]]:
     with sqlite3.connect(path) as conn:
         return list(conn.execute("SELECT response_id, cost_usd FROM spend"))
@@ -58,11 +68,12 @@ async def test_200_concurrent_requests_never_overshoot_the_cap(settings: Setting
     async with (
         in_process(app, client_timeout_s=30) as c,
     ):
+        await ready(c)
         responses = await asyncio.gather(*(c.post(CHAT, json=review()) for _ in range(200)))
         report = (await c.get("/v1/budget")).json()
     ok = [r for r in responses if r.status_code == 200]
     refused = [r for r in responses if r.status_code != 200]
-    assert len(ok) == 100
+    assert len(ok) == 100, [r.text[:200] for r in refused[:3]]
     assert {r.status_code for r in refused} == {503}
     assert "budget 'claude-daily'" in refused[0].json()["error"]["message"]
     spent = report["budgets"][0]["spent_usd"]
@@ -83,6 +94,7 @@ async def test_overshoot_stays_within_the_in_flight_bound_when_estimates_are_low
     async with (
         in_process(app, client_timeout_s=30) as c,
     ):
+        await ready(c)
         responses = await asyncio.gather(*(c.post(CHAT, json=review("hi")) for _ in range(200)))
         spent = (await c.get("/v1/budget")).json()["budgets"][0]["spent_usd"]
     ok = sum(r.status_code == 200 for r in responses)
