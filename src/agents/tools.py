@@ -4,6 +4,8 @@ version, like llama-server; `.tools/` in the repo links to them).
 - Aider 0.86.2: its own Python 3.11 virtualenv (it pins ~100 packages, its own litellm included).
 - Cline 3.0.65: the npm package (it ships its binary).
 - OpenHands CLI: its own Python 3.12 virtualenv (it needs 3.12; pyenv has 3.12.1 here).
+- Claude Code 2.1.328: the npm package `@anthropic-ai/claude-code` (its native binary comes in an
+  optional per-platform package from the same registry).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from src.stack.paths import REPO_ROOT, cache_dir
 AIDER_VERSION = "0.86.2"
 CLINE_VERSION = "3.0.65"
 OPENHANDS_VERSION = "1.16.0"  # the CLI package; it brings openhands-sdk 1.21
+CLAUDE_CODE_VERSION = "2.1.328"
 
 
 class ToolInstallError(RuntimeError):
@@ -58,6 +61,19 @@ def openhands() -> Tool:
     return Tool("openhands", root, root / "bin" / "openhands")
 
 
+def claude_code() -> Tool:
+    root = tools_dir() / f"claude-code-{CLAUDE_CODE_VERSION}"
+    return Tool("claude", root, root / "node_modules" / ".bin" / "claude")
+
+
+def _npm_install(tool: Tool, package: str) -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ToolInstallError(f"npm is needed to install {tool.name}")
+    tool.root.mkdir(parents=True, exist_ok=True)
+    _run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(tool.root), package], f"installing {tool.name}")
+
+
 def _run(argv: list[str], what: str, timeout: int = 1800) -> None:
     proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout)
     if proc.returncode != 0:
@@ -88,14 +104,9 @@ def ensure(tool: Tool) -> Tool:
                     "installing aider-chat",
                 )
             elif tool.name == "cline":
-                npm = shutil.which("npm")
-                if npm is None:
-                    raise ToolInstallError("npm is needed to install cline")
-                tool.root.mkdir(parents=True, exist_ok=True)
-                _run(
-                    [npm, "install", "--no-audit", "--no-fund", "--prefix", str(tool.root), f"cline@{CLINE_VERSION}"],
-                    "installing cline",
-                )
+                _npm_install(tool, f"cline@{CLINE_VERSION}")
+            elif tool.name == "claude":
+                _npm_install(tool, f"@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}")
             else:
                 _run([_python("3.12"), "-m", "venv", str(tool.root)], "creating openhands' virtualenv")
                 _run(
@@ -130,7 +141,7 @@ def _link(tool: Tool) -> None:
 
 
 def ensure_all() -> list[Tool]:
-    return [ensure(aider()), ensure(cline()), ensure(openhands())]
+    return [ensure(aider()), ensure(cline()), ensure(openhands()), ensure(claude_code())]
 
 
 if __name__ == "__main__":

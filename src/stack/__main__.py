@@ -3,7 +3,7 @@
 setup   build llama-server (cached), fetch the embedded model (cached), create
         config/litellm.yaml and .env from the examples if missing; with --tests, also what
         the suite needs: Prometheus, wrk and tmux (Debian packages), and Aider, Cline and
-        OpenHands (into ~/.cache/multi-llm/tools)
+        OpenHands and Claude Code (into ~/.cache/multi-llm/tools)
 run     setup, then start llama-server, LiteLLM and the router, wait until all three are
         healthy, print the base URL, and stop all three on Ctrl-C
 """
@@ -40,7 +40,7 @@ def setup(*, for_tests: bool = False) -> tuple[Path, Path]:
         ensure_prometheus()
         ensure_binaries("wrk", "wrk")  # the benchmark harness's load generator (its smoke run is a test)
         ensure_binaries("tmux", "tmux")  # OpenHands' terminal tool runs in tmux
-        for tool in agent_tools.ensure_all():  # Aider, Cline, OpenHands: the e2e tests drive them
+        for tool in agent_tools.ensure_all():  # Aider, Cline, OpenHands, Claude Code: the e2e tests drive them
             print(f"  {tool.name}: {tool.binary}", flush=True)
     print(f"setup complete in {time.monotonic() - t0:.1f}s (llama-server: {binary}, model: {model})", flush=True)
     return binary, model
