@@ -45,6 +45,11 @@ def bearer(headers: Mapping[str, str]) -> str | None:
     return auth[7:].strip() if auth[:7].lower() == "bearer " else None
 
 
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    """The client's key: `Authorization: Bearer`, or `x-api-key` as Anthropic's clients send it."""
+    return bearer(headers) or (headers.get("x-api-key") or "").strip() or None
+
+
 def _matches_any(token: str, keys: tuple[str, ...]) -> bool:
     ok = False
     for key in keys:  # no early exit: the time taken does not say which key was close
@@ -60,9 +65,9 @@ class Authenticator:
     def check(self, headers: Mapping[str, str]) -> None:
         if not self.api_keys:
             return
-        token = bearer(headers)
+        token = presented_key(headers)
         if token is None:
-            raise Unauthorized("Missing API key: send `Authorization: Bearer <key>`.")
+            raise Unauthorized("Missing API key: send `Authorization: Bearer <key>` (or `x-api-key: <key>`).")
         if _matches_any(token, self.api_keys):
             return
         if token.startswith(TASK_PREFIX) and "." in token:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -18,6 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from src.router.config_errors import ConfigError, format_validation_error, load_yaml_file
 
 ENV_PREFIX = "os.environ/"
+# Anthropic Messages fields a model may be declared unable to take (model_info.router_drop_params).
+ANTHROPIC_DROPPABLE = Literal[
+    "thinking", "output_config", "context_management", "metadata", "service_tier", "top_k", "mcp_servers", "container"
+]
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})  # noqa: S104  (compared, never bound)
 
 
@@ -35,6 +40,13 @@ class _ModelInfo(BaseModel):
     # The router's own key: send this model's requests straight to its OpenAI-compatible
     # api_base (vLLM, llama-server), skipping LiteLLM's hop; LiteLLM stays the fallback.
     router_direct: bool = False
+    # LiteLLM's own keys for the model's limits: the router never sends a request whose prompt
+    # cannot fit (`max_input_tokens`), and lowers `max_tokens` to `max_output_tokens`.
+    max_input_tokens: int | None = Field(default=None, gt=0)
+    max_output_tokens: int | None = Field(default=None, gt=0)
+    # The router's own key: Anthropic Messages request fields this model cannot take (LiteLLM
+    # refuses them with UnsupportedParamsError), removed before the request is forwarded to it.
+    router_drop_params: list[ANTHROPIC_DROPPABLE] = Field(default_factory=list)
 
 
 class _ModelEntry(BaseModel):
@@ -61,6 +73,9 @@ class CatalogModel:
     direct: bool = False  # model_info.router_direct
     backend_model: str = ""  # the name the backend itself knows (provider prefix removed)
     api_key: str | None = None  # a literal key from the config (never an os.environ/ reference)
+    max_input_tokens: int | None = None  # the context window, when known
+    max_output_tokens: int | None = None
+    drop_params: tuple[str, ...] = ()  # Anthropic request fields this model cannot take
 
     @property
     def is_local(self) -> bool:
@@ -87,6 +102,10 @@ class Catalog:
             if m.name == name:
                 return m
         return None
+
+    def windows(self) -> dict[str, int]:
+        """Each model's context window, where the config states it."""
+        return {m.name: m.max_input_tokens for m in self.models if m.max_input_tokens is not None}
 
 
 DIRECT_PROVIDERS = frozenset({"openai", "hosted_vllm"})
@@ -129,6 +148,9 @@ def parse_catalog(data: object, *, source: str) -> Catalog:
                 direct=entry.model_info.router_direct,
                 backend_model=entry.litellm_params.model.partition("/")[2] or entry.litellm_params.model,
                 api_key=key if key and not key.startswith(ENV_PREFIX) else None,
+                max_input_tokens=entry.model_info.max_input_tokens,
+                max_output_tokens=entry.model_info.max_output_tokens,
+                drop_params=tuple(entry.model_info.router_drop_params),
             )
         )
     return Catalog(models=tuple(models))

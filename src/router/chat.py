@@ -1,8 +1,12 @@
-"""The chat-completions path: parse, decide, forward, fail over before the first byte, account.
+"""The request flow every API shares: parse → features → decide → admit → send/fail over →
+relay → settle.
 
-`ChatService` owns the request flow; the HTTP layer hands it the raw body and headers and
-renders what it returns. Decisions come from `policy.decide`; model health from the
-availability monitor and the circuit breaker; spend from the budget tracker.
+`ChatService` owns the flow; the HTTP layer hands it the raw body, the headers and the wire
+format of its API (`wire.OPENAI` for chat-completions, `anthropic_api.ANTHROPIC` for
+Messages) and renders what it returns. What differs between APIs — reading the body, the
+request as one model takes it, usage, the error envelope — is the wire format's; decisions
+come from `policy.decide`; model health from the availability monitor and the circuit
+breaker; spend from the budget tracker; a session's turn from `sessions.TurnPins`.
 """
 
 from __future__ import annotations
@@ -16,28 +20,40 @@ from typing import Any
 import orjson
 import structlog
 
+from src.router.auth import presented_key
 from src.router.availability import AvailabilityMonitor
 from src.router.breaker import CircuitBreaker, parse_retry_after
 from src.router.budget import BudgetTracker, Reservation, cost_of
-from src.router.catalog import Catalog
+from src.router.catalog import Catalog, CatalogModel
 from src.router.classifier import Classifier
 from src.router.errors import (
+    InvalidRequest,
     ModelNotFound,
     NoModelAvailable,
     RouterError,
     UpstreamError,
     UpstreamUnavailable,
-    sse_error_event,
 )
-from src.router.features import check_known_fields, conversation, explicit_task, is_virtual, parse_body
+from src.router.features import Conversation, explicit_task, is_virtual
 from src.router.ledger import SpendRow
 from src.router.load import LoadMonitor
 from src.router.metrics import CANCELLED, CLIENT_ERROR, OK, REJECTED, UPSTREAM_ERROR, Metrics
-from src.router.policy import Classification, Decision, LoadSnapshot, ModelState, RequestFeatures, decide
+from src.router.policy import (
+    PINNED_RULE,
+    Classification,
+    Decision,
+    LoadSnapshot,
+    ModelState,
+    RequestFeatures,
+    TurnPin,
+    decide,
+)
 from src.router.rules import RulesFile
-from src.router.sse import StreamUsage, relay_events
+from src.router.sessions import Caller, TurnPins, caller_of
+from src.router.sse import StreamUsage
 from src.router.tasks import virtual_model_names
 from src.router.upstream import Target, Upstream, UpstreamResponse
+from src.router.wire import OPENAI, WireFormat
 
 log = structlog.get_logger(__name__)
 
@@ -56,28 +72,22 @@ class ChatResult:
 
 @dataclass(frozen=True, slots=True)
 class RoutedRequest:
-    body: dict[str, Any]
+    body: Mapping[str, Any]  # as the client sent it; each model's copy is made by the wire format
     decision: Decision
     prompt_tokens: int
     max_output_tokens: int | None
+    caller: Caller
+    tool_loop: bool  # the last message is a tool result: the turn goes on
 
 
 def classify_request(
-    body: Mapping[str, Any], headers: Mapping[str, str], classifier: Classifier
+    body: Mapping[str, Any], headers: Mapping[str, str], classifier: Classifier, conv: Conversation | None = None
 ) -> tuple[Classification, int]:
-    conv = conversation(body["messages"])
+    conv = conv if conv is not None else OPENAI.conversation(body)
     hint = explicit_task(body, headers)
     if hint is not None:
         return Classification(hint[0], 1.0, hint[1]), conv.input_tokens
     return classifier.classify(conv), conv.input_tokens
-
-
-def _max_output(body: Mapping[str, Any]) -> int | None:
-    for key in ("max_completion_tokens", "max_tokens"):
-        value = body.get(key)
-        if isinstance(value, int) and value > 0:
-            return value
-    return None
 
 
 TASK_KEY_PREFIX = "sk-task-"
@@ -85,10 +95,10 @@ TASK_KEY_PREFIX = "sk-task-"
 
 def task_key_of(headers: Mapping[str, str]) -> str | None:
     """The coordinator gives each task step a key `sk-task-<id>`; usage is attributed to <id>."""
-    auth = headers.get("authorization", "")
-    if not auth.startswith("Bearer " + TASK_KEY_PREFIX):
+    token = presented_key(headers) or ""
+    if not token.startswith(TASK_KEY_PREFIX):
         return None
-    key = auth[len("Bearer " + TASK_KEY_PREFIX) :].strip().partition(".")[0]  # drop the signature
+    key = token[len(TASK_KEY_PREFIX) :].partition(".")[0]  # drop the signature
     return key[:128] if key and key.isprintable() else None
 
 
@@ -100,6 +110,7 @@ class _Trace:
     decision: Decision | None = None
     model: str | None = None  # the model that answered
     task_key: str | None = None
+    caller: Caller | None = None
 
 
 def _outcome(status: int) -> str:
@@ -126,12 +137,13 @@ class ChatService:
         load: LoadMonitor | None = None,
         metrics: Metrics | None = None,
         strict_fields: bool = False,
+        turns: TurnPins | None = None,
     ) -> None:
         self._catalog = catalog
         self._rules = rules
         self._classifier = classifier
         self._availability = availability
-        self._upstream = upstream
+        self.upstream = upstream
         self._litellm_v1 = litellm_base_url.rstrip("/") + "/v1"
         self._litellm_key = litellm_key
         self.breaker = breaker
@@ -139,20 +151,30 @@ class ChatService:
         self._load = load
         self.metrics = metrics
         self._strict_fields = strict_fields
+        self.turns = turns if turns is not None else TurnPins()
+        self._windows = catalog.windows()
         self._pending: set[asyncio.Task[None]] = set()
 
-    def targets(self, model: str) -> tuple[Target, ...]:
+    def targets(self, model: str, wire: WireFormat = OPENAI) -> tuple[Target, ...]:
         """Where to send a model's request, in order: its backend directly when the config
-        says `router_direct`, then (or only) LiteLLM."""
+        says `router_direct` (chat-completions only), then (or only) LiteLLM."""
         via_litellm = Target(self._litellm_v1, self._litellm_key, model)
         m = self._catalog.get(model)
-        if m is not None and m.direct and m.api_base:
+        if wire.allows_direct and m is not None and m.direct and m.api_base:
             return (Target(m.api_base, m.api_key, m.backend_model), via_litellm)
         return (via_litellm,)
 
-    def _check_model(self, model: str) -> None:
+    def catalog_model(self, name: str) -> CatalogModel | None:
+        return self._catalog.get(name)
+
+    def _resolve_model(self, model: str, wire: WireFormat) -> str:
+        """The model name the router routes by: the client's, or the virtual model an API's
+        alias stands for (Claude Code's default `claude-*` names on /v1/messages)."""
         if is_virtual(model) or self._catalog.get(model) is not None:
-            return
+            return model
+        alias = wire.alias_of(model)
+        if alias is not None:
+            return alias
         names = ", ".join([*self._catalog.names(), "auto", "task/<type>"])
         raise ModelNotFound(f"The model {model!r} does not exist. Available models: {names}.", param="model")
 
@@ -163,29 +185,47 @@ class ChatService:
             return models
         return {m: ModelState(False, blocked[m]) if m in blocked else s for m, s in models.items()}
 
-    async def route(self, body: dict[str, Any], headers: Mapping[str, str]) -> RoutedRequest:
-        """The decision for a parsed body, without calling any model."""
-        model = body["model"]
+    async def route(
+        self, body: Mapping[str, Any], headers: Mapping[str, str], wire: WireFormat = OPENAI, *, to_send: bool = True
+    ) -> RoutedRequest:
+        """The decision for a parsed body, without calling any model (`to_send`: the request
+        will be sent, so a named model must be able to take it)."""
         if self._strict_fields:
-            check_known_fields(body)
-        self._check_model(model)
+            wire.check_fields(body)
+        model = self._resolve_model(body["model"], wire)
         t0 = time.perf_counter()
-        classification, tokens = classify_request(body, headers, self._classifier)
+        conv = wire.conversation(body)
+        classification, tokens = classify_request({**body, "model": model}, headers, self._classifier, conv)
         if self.metrics is not None:
             self.metrics.classifier.observe(time.perf_counter() - t0)
+        caller = caller_of(headers, wire.session_seed(body))
+        tool_loop = wire.in_tool_loop(body)
+        concrete = None if is_virtual(model) else model
+        turn = self.turns.get(caller.pin_key) if tool_loop and concrete is None else None
         snapshot = await self._availability.current()
         # Everything below runs without an await: admission and reservation are atomic.
-        max_out = _max_output(body)
-        features = RequestFeatures(None if is_virtual(model) else model, classification, tokens)
+        max_out = wire.max_output(body)
+        features = RequestFeatures(concrete, classification, tokens, turn)
         load = self._load.snapshot() if self._load is not None else LoadSnapshot()
         budget = self.budget.snapshot(tokens, max_out)
-        decision = decide(features, self._rules(), self._availability_now(snapshot.models), load, budget)
-        return RoutedRequest(body, decision, tokens, max_out)
+        availability = self._availability_now(snapshot.models)
+        decision = decide(features, self._rules(), availability, load, budget, self._windows)
+        if model != body["model"]:
+            decision.signals["model_alias"] = {body["model"]: model}
+        window = self._windows.get(concrete) if concrete is not None else None
+        if to_send and window is not None and tokens > window:
+            raise InvalidRequest(
+                f"The request (~{tokens} tokens) does not fit {concrete}'s context window of {window} tokens;"
+                " name a larger model, or 'auto' to let the router choose one that fits.",
+                param="messages",
+                code="context_length_exceeded",
+            )
+        return RoutedRequest(body, decision, tokens, max_out, caller, tool_loop)
 
-    async def complete(self, raw: bytes, headers: Mapping[str, str]) -> ChatResult:
+    async def complete(self, raw: bytes, headers: Mapping[str, str], wire: WireFormat = OPENAI) -> ChatResult:
         trace = _Trace(time.perf_counter(), task_key=task_key_of(headers))
         try:
-            result = await self._complete(raw, headers, trace)
+            result = await self._complete(raw, headers, trace, wire)
         except NoModelAvailable:
             self._count(trace, REJECTED)
             raise
@@ -211,22 +251,17 @@ class ChatService:
             time.perf_counter() - trace.started,
         )
 
-    async def _complete(self, raw: bytes, headers: Mapping[str, str], trace: _Trace) -> ChatResult:
+    async def _complete(self, raw: bytes, headers: Mapping[str, str], trace: _Trace, wire: WireFormat) -> ChatResult:
         started = trace.started
-        routed = await self.route(parse_body(raw), headers)
+        routed = await self.route(wire.parse(raw), headers, wire)
         body, decision = routed.body, routed.decision
         trace.decision = decision
+        trace.caller = routed.caller
         if decision.model is None:
             why = "; ".join(f"{m}: {w}" for m, w in decision.skipped)
             raise NoModelAvailable(f"No model can serve task {decision.task_type.value!r} now ({why}).")
         stream = body.get("stream") is True
-        strip_usage = False
-        if stream:
-            given = body.get("stream_options")
-            options: dict[str, Any] = given if isinstance(given, dict) else {}
-            if not options.get("include_usage"):
-                body["stream_options"] = {**options, "include_usage": True}
-                strip_usage = True
+        forward = wire.forward_headers(headers)
 
         candidates = (decision.model, *decision.fallbacks)
         upstream_s = 0.0  # time spent waiting on upstreams; the rest is the router's own overhead
@@ -251,7 +286,7 @@ class ChatService:
             self.breaker.acquire(model)
             sent = time.perf_counter()
             try:
-                resp = await self._send(body, model)
+                resp, strip_usage = await self._send(body, model, wire, forward)
             except UpstreamError as exc:
                 upstream_s += time.perf_counter() - sent
                 self._release(reservation)
@@ -285,19 +320,24 @@ class ChatService:
                 "x-router-model": model,
                 "x-router-rule": decision.rule,
                 "x-router-tried": ",".join(tried),
+                "x-router-session": routed.caller.session_id,
+                "x-router-pinned": "true" if decision.pinned else "false",
             }
             trace.model = model
+            if resp.status == 200:
+                self._end_of_routing(routed, model)
             if stream and resp.status == 200:
                 upstream_s += time.perf_counter() - sent
                 out_headers["x-router-overhead-ms"] = self._overhead(started, upstream_s)
-                relay = self._relay(resp, model, reservation, routed.prompt_tokens, strip_usage, trace)
+                relay = self._relay(resp, model, reservation, routed.prompt_tokens, strip_usage, trace, wire)
                 return ChatResult(200, resp.content_type, out_headers, stream=relay)
             data = await resp.read()
             upstream_s += time.perf_counter() - sent
             if resp.status == 200:
-                await self._account_json(model, reservation, data, trace.task_key)
+                await self._account_json(model, reservation, data, trace, wire)
             else:
                 self._release(reservation)
+                data = wire.upstream_error_body(resp.status, data)
             out_headers["x-router-overhead-ms"] = self._overhead(started, upstream_s)
             return ChatResult(resp.status, resp.content_type, out_headers, body=data)
         if last_error is None:  # every candidate was skipped before any was tried
@@ -305,14 +345,33 @@ class ChatService:
         last_error.message = f"{last_error.message} (tried: {', '.join(tried) or 'none'})"
         raise last_error
 
-    async def _send(self, body: dict[str, Any], model: str) -> UpstreamResponse:
+    def _end_of_routing(self, routed: RoutedRequest, model: str) -> None:
+        """A model answered: it is the session's turn model from now on (a new instruction, or a
+        tool loop that had to move); count what happened to the turn."""
+        decision = routed.decision
+        if decision.rule == PINNED_RULE:
+            return  # the client named the model: nothing to keep
+        if routed.tool_loop and decision.pinned and model == decision.model:
+            outcome = "pinned"
+        else:
+            outcome = "switched" if routed.tool_loop and "session" in decision.signals else "new_turn"
+            self.turns.put(routed.caller.pin_key, TurnPin(model, decision.task_type))
+        if self.metrics is not None:
+            self.metrics.turn(outcome)
+
+    async def _send(
+        self, body: Mapping[str, Any], model: str, wire: WireFormat, headers: Mapping[str, str]
+    ) -> tuple[UpstreamResponse, bool]:
         """Send to the model's first target; on a failure before any response, the next
-        (a direct backend that is unreachable is retried through LiteLLM)."""
-        targets = self.targets(model)
+        (a direct backend that is unreachable is retried through LiteLLM). Also says whether
+        the stream's usage chunk is the router's own (see `WireFormat.prepare`)."""
+        targets = self.targets(model, wire)
+        catalog_model = self._catalog.get(model)
         for i, target in enumerate(targets):
-            body["model"] = target.model
+            data, strip_usage = wire.prepare(body, catalog_model, target.model)
             try:
-                return await self._upstream.post_chat(target, orjson.dumps(body))
+                resp = await self.upstream.post(target, wire.upstream_path, data, headers)
+                return resp, strip_usage
             except UpstreamError:
                 if i == len(targets) - 1:
                     raise
@@ -340,12 +399,14 @@ class ChatService:
             self.budget.release(reservation)
 
     def _row(
-        self, model: str, usage: Mapping[str, Any] | None, response_id: Any, prompt_estimate: int, task: str | None
+        self, model: str, usage: object, response_id: Any, prompt_estimate: int, trace: _Trace, wire: WireFormat
     ) -> SpendRow:
         catalog_model = self._catalog.get(model)
         assert catalog_model is not None
-        prompt = int(usage.get("prompt_tokens") or 0) if usage else prompt_estimate
-        completion = int(usage.get("completion_tokens") or 0) if usage else 0
+        counted = wire.usage_of(usage)
+        prompt = counted.prompt_tokens if counted else prompt_estimate
+        completion = counted.completion_tokens if counted else 0
+        caller = trace.caller
         return SpendRow(
             ts=time.time(),
             model=model,
@@ -354,10 +415,15 @@ class ChatService:
             completion_tokens=completion,
             cost_usd=cost_of(catalog_model, prompt, completion),
             response_id=response_id if isinstance(response_id, str) else None,
-            task_key=task,
+            task_key=trace.task_key,
+            session_id=caller.session_id if caller else None,
+            agent_id=caller.agent_id if caller else None,
+            parent_agent_id=caller.parent_agent_id if caller else None,
         )
 
-    async def _account_json(self, model: str, reservation: Reservation | None, data: bytes, task: str | None) -> None:
+    async def _account_json(
+        self, model: str, reservation: Reservation | None, data: bytes, trace: _Trace, wire: WireFormat
+    ) -> None:
         if reservation is None:
             return
         try:
@@ -366,7 +432,7 @@ class ChatService:
             parsed = {}
         usage = parsed.get("usage") if isinstance(parsed, dict) else None
         rid = parsed.get("id") if isinstance(parsed, dict) else None
-        await self._settle(reservation, self._row(model, usage if isinstance(usage, dict) else None, rid, 0, task))
+        await self._settle(reservation, self._row(model, usage, rid, 0, trace, wire))
 
     async def _relay(
         self,
@@ -376,6 +442,7 @@ class ChatService:
         prompt_tokens: int,
         strip: bool,
         trace: _Trace,
+        wire: WireFormat,
     ) -> AsyncIterator[bytes]:
         """Pass events on as they arrive; record the spend before `[DONE]` goes out; a failure
         mid-stream ends the stream with an error event (no switching models after the first byte)."""
@@ -383,23 +450,23 @@ class ChatService:
         settled = False
         outcome = CANCELLED  # unless the stream ends one way or the other below
         try:
-            async for out in relay_events(resp.iter_chunks(), state, strip_usage_chunk=strip):
+            async for out in wire.relay(resp.iter_chunks(), state, strip_usage=strip):
                 if state.saw_done and not settled and reservation is not None:
                     settled = True
                     await self._settle(
-                        reservation, self._row(model, state.usage, state.response_id, prompt_tokens, trace.task_key)
+                        reservation, self._row(model, state.usage, state.response_id, prompt_tokens, trace, wire)
                     )
                 yield out
             outcome = OK
         except RouterError as exc:
             outcome = UPSTREAM_ERROR
-            yield sse_error_event(exc)
+            yield wire.error_event(exc)
         finally:
             resp.close()
             self._count(trace, outcome)
             if not settled and reservation is not None:
                 # Cut or abandoned stream: record what is known without blocking the unwinding.
-                row = self._row(model, state.usage, state.response_id, prompt_tokens, trace.task_key)
+                row = self._row(model, state.usage, state.response_id, prompt_tokens, trace, wire)
                 task = asyncio.get_running_loop().create_task(self._settle(reservation, row))
                 self._pending.add(task)
                 task.add_done_callback(self._pending.discard)
