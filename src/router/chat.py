@@ -40,6 +40,7 @@ from src.router.load import LoadMonitor
 from src.router.metrics import CANCELLED, CLIENT_ERROR, OK, REJECTED, UPSTREAM_ERROR, Metrics
 from src.router.policy import (
     PINNED_RULE,
+    WINDOW_TOO_SMALL,
     Classification,
     Decision,
     LoadSnapshot,
@@ -259,6 +260,14 @@ class ChatService:
         trace.caller = routed.caller
         if decision.model is None:
             why = "; ".join(f"{m}: {w}" for m, w in decision.skipped)
+            if decision.skipped and all(w.startswith(WINDOW_TOO_SMALL) for _, w in decision.skipped):
+                # Waiting will not help: say so the way clients recognise (Claude Code compacts).
+                raise InvalidRequest(
+                    f"prompt is too long: ~{routed.prompt_tokens} tokens is more than any candidate model's"
+                    f" context window ({why}).",
+                    param="messages",
+                    code="context_length_exceeded",
+                )
             raise NoModelAvailable(f"No model can serve task {decision.task_type.value!r} now ({why}).")
         stream = body.get("stream") is True
         forward = wire.forward_headers(headers)

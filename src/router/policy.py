@@ -28,6 +28,7 @@ from src.router.tasks import TaskType
 
 PINNED_RULE = "pinned"
 SESSION_RULE = "session"
+WINDOW_TOO_SMALL = "context window"  # how a skip for size begins: the caller may tell it apart
 DEFAULT_RULE = "default"
 
 
@@ -172,7 +173,7 @@ def _usable(
         return state.reason or "unavailable"
     window = windows.get(model)
     if window is not None and input_tokens > window:
-        return f"context window of {window} tokens is smaller than the request (~{input_tokens} tokens)"
+        return f"{WINDOW_TOO_SMALL} of {window} tokens is smaller than the request (~{input_tokens} tokens)"
     return budget.capped.get(model)
 
 
