@@ -216,8 +216,8 @@ class ChatService:
         window = self._windows.get(concrete) if concrete is not None else None
         if to_send and window is not None and tokens > window:
             raise InvalidRequest(
-                f"The request (~{tokens} tokens) does not fit {concrete}'s context window of {window} tokens;"
-                " name a larger model, or 'auto' to let the router choose one that fits.",
+                f"prompt is too long: ~{tokens} tokens is more than {concrete}'s context window of {window}"
+                " tokens; name a larger model, or 'auto' to let the router choose one that fits.",
                 param="messages",
                 code="context_length_exceeded",
             )

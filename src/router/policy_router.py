@@ -42,6 +42,7 @@ from src.router.load import GpuSampler, LoadMonitor, NvmlGpuSampler, PsutilHostS
 from src.router.metrics import Metrics, StateCollector, exposition
 from src.router.rules_store import RulesStore
 from src.router.rules_watch import RulesWatcher
+from src.router.sessions import TurnPins
 from src.router.settings import Settings
 from src.router.token_count import count_tokens
 from src.router.upstream import AiohttpUpstream, Upstream
@@ -266,6 +267,7 @@ def create_app(
             load=load,
             metrics=metrics,
             strict_fields=settings.strict_request_fields,
+            turns=TurnPins(ttl_s=settings.session_ttl_s, max_sessions=settings.session_max),
         )
         state = StateCollector(lambda: _live_state(app))
         metrics.registry.register(state)
