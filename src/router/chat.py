@@ -48,6 +48,7 @@ from src.router.policy import (
     RequestFeatures,
     TurnPin,
     decide,
+    merge_windows,
 )
 from src.router.rules import RulesFile
 from src.router.sessions import Caller, TurnPins, caller_of
@@ -210,10 +211,11 @@ class ChatService:
         load = self._load.snapshot() if self._load is not None else LoadSnapshot()
         budget = self.budget.snapshot(tokens, max_out)
         availability = self._availability_now(snapshot.models)
-        decision = decide(features, self._rules(), availability, load, budget, self._windows)
+        windows = merge_windows(self._windows, availability)
+        decision = decide(features, self._rules(), availability, load, budget, windows)
         if model != body["model"]:
             decision.signals["model_alias"] = {body["model"]: model}
-        window = self._windows.get(concrete) if concrete is not None else None
+        window = windows.get(concrete) if concrete is not None else None
         if to_send and window is not None and tokens > window:
             raise InvalidRequest(
                 f"prompt is too long: ~{tokens} tokens is more than {concrete}'s context window of {window}"

@@ -80,6 +80,16 @@ class BudgetSnapshot:
 class ModelState:
     available: bool
     reason: str = ""
+    context_window: int | None = None  # as the backend reports it (llama-server /props, vLLM max_model_len)
+
+
+def merge_windows(configured: Mapping[str, int], availability: Mapping[str, ModelState]) -> dict[str, int]:
+    """Each model's window: the smaller of the configured and the reported one, where known."""
+    windows = dict(configured)
+    for model, state in availability.items():
+        if state.context_window is not None:
+            windows[model] = min(state.context_window, windows.get(model, state.context_window))
+    return windows
 
 
 @dataclass(frozen=True, slots=True)

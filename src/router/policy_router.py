@@ -322,7 +322,12 @@ def create_app(
             return _json({"ready": False, "litellm": "not probed yet", "models": {}}, 503)
         breaker = request.app.state.chat.breaker
         models = {
-            n: {"available": s.available, "reason": s.reason, "breaker": breaker.state(n).value}
+            n: {
+                "available": s.available,
+                "reason": s.reason,
+                "breaker": breaker.state(n).value,
+                "context_window": s.context_window,
+            }
             for n, s in snap.models.items()
         }
         ok = snap.litellm_up and any(s.available for s in snap.models.values())

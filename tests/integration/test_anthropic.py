@@ -152,17 +152,26 @@ def test_the_recorded_claude_code_request_is_adapted_and_answered_by_the_embedde
     assert direct.status_code == 400 and "UnsupportedParamsError" in direct.text
     session = headers["x-claude-code-session-id"]
     before = usage(stack, session_id=session)["requests"]
+    events: list[tuple[str, dict[str, Any]]] = []
     with httpx.stream(
         "POST", stack.router_url + "/v1/messages?beta=true", json=body, headers=headers, timeout=300
     ) as resp:
         assert resp.status_code == 200, resp.read()
-        events = list(_events(resp))
+        for event in _events(resp):
+            events.append(event)
+            if len([k for k, _ in events if k == "content_block_delta"]) == 8:
+                break  # max_tokens became 2048 (from 128000): a CPU-bound model need not write them all here
     assert resp.headers["x-router-model"] == "local-small"  # claude-opus-5-5 was routed, as `auto`
     assert resp.headers["x-router-task-type"] == "code_generation"  # "Fix the bug in calc.py"
-    assert events[0][0] == "message_start" and events[-1][0] == "message_stop"
+    assert [k for k, _ in events[:2]] == ["message_start", "content_block_start"]
     assert "".join(d["delta"].get("text", "") for k, d in events if k == "content_block_delta").strip()
-    after = usage(stack, session_id=session)
-    assert after["requests"] == before + 1
+    # The stream the client left is still recorded under Claude Code's session.
+    for _ in range(50):
+        if usage(stack, session_id=session)["requests"] == before + 1:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the cut stream was not recorded under its session")
 
 
 def test_count_tokens_is_a_real_count_by_the_routed_model(stack: Stack) -> None:
@@ -254,6 +263,8 @@ def test_a_tool_loop_keeps_the_turn_s_task_type_and_model(stack: Stack, coding_o
 
 
 def test_a_request_larger_than_a_model_s_window_goes_to_one_that_fits(stack: Stack, coding_on_claude: None) -> None:
+    # The embedded model's window as llama-server itself reports it (GET /props), next to the config's.
+    assert httpx.get(stack.router_url + "/ready").json()["models"]["local-small"]["context_window"] == 8192
     text = "The quick brown fox jumps over the lazy dog. " * 900  # ~40k characters: ~10k tokens > 8192
     session = str(uuid.uuid4())
     seen = len(stack.anthropic.requests)

@@ -9,8 +9,10 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
+from src.router.availability import AvailabilityMonitor
+from src.router.catalog import parse_catalog
 from src.router.ledger import Ledger, SpendRow
-from src.router.policy import Classification, ModelState, RequestFeatures, TurnPin, decide
+from src.router.policy import Classification, ModelState, RequestFeatures, TurnPin, decide, merge_windows
 from src.router.rules import DefaultRoute, Rule, RulesFile
 from src.router.sessions import TurnPins, caller_of
 from src.router.tasks import TaskType
@@ -136,3 +138,59 @@ async def test_an_old_ledger_gains_the_session_columns_and_usage_answers_per_ses
         "completion_tokens": 25,
         "cost_usd": 0.51,
     }  # fmt: skip  (the row written before the migration still counts)
+
+
+class _Backends:
+    """An Upstream whose GETs answer as llama-server and vLLM do (their recorded shapes)."""
+
+    def __init__(self, answers: dict[str, tuple[int, object]]) -> None:
+        self.answers = answers
+
+    async def get_json(self, url: str, api_key: str | None, timeout_s: float) -> tuple[int, object]:
+        return self.answers.get(url, (404, None))
+
+    async def get_text(self, url: str, timeout_s: float) -> tuple[int, str]:
+        raise AssertionError("not used")
+
+    async def post(self, *args: object, **kwargs: object) -> object:
+        raise AssertionError("probes never post")
+
+
+async def test_the_probe_learns_windows_from_llama_server_props_and_vllm_s_model_list() -> None:
+    catalog = parse_catalog(
+        {
+            "model_list": [
+                {"model_name": "llama", "litellm_params": {"model": "openai/x", "api_base": "http://l:1/v1"}},
+                {
+                    "model_name": "small-config",
+                    "litellm_params": {"model": "openai/y", "api_base": "http://s:1/v1"},
+                    "model_info": {"max_input_tokens": 4096},
+                },
+                {"model_name": "vllm", "litellm_params": {"model": "hosted_vllm/q", "api_base": "http://v:1/v1"}},
+            ]
+        },
+        source="test",
+    )
+    props = {"default_generation_settings": {"n_ctx": 8192}}  # llama-server's /props shape
+    upstream = _Backends(
+        {
+            "http://lite/v1/models": (200, {"data": []}),
+            "http://l:1/v1/models": (200, {"data": [{"id": "x"}]}),
+            "http://l:1/props": (200, props),
+            "http://s:1/v1/models": (200, {"data": [{"id": "y"}]}),
+            "http://s:1/props": (200, props),
+            "http://v:1/v1/models": (200, {"data": [{"id": "q", "max_model_len": 32768}]}),
+        }
+    )
+    monitor = AvailabilityMonitor(
+        catalog,
+        upstream,  # type: ignore[arg-type]  (a probe-only stand-in: GETs, no posts)
+        litellm_base_url="http://lite",
+        litellm_key=None,
+        environ=dict,
+        interval_s=60,
+        timeout_s=1,
+    )
+    snap = await monitor.probe()
+    assert {m: s.context_window for m, s in snap.models.items()} == {"llama": 8192, "small-config": 8192, "vllm": 32768}
+    assert merge_windows(catalog.windows(), snap.models) == {"llama": 8192, "small-config": 4096, "vllm": 32768}
