@@ -39,14 +39,12 @@ from src.router.ledger import SpendRow
 from src.router.load import LoadMonitor
 from src.router.metrics import CANCELLED, CLIENT_ERROR, OK, REJECTED, UPSTREAM_ERROR, Metrics
 from src.router.policy import (
-    PINNED_RULE,
     WINDOW_TOO_SMALL,
     Classification,
     Decision,
     LoadSnapshot,
     ModelState,
     RequestFeatures,
-    TurnPin,
     decide,
     merge_windows,
 )
@@ -336,7 +334,9 @@ class ChatService:
             }
             trace.model = model
             if resp.status == 200:
-                self._end_of_routing(routed, model)
+                outcome = self.turns.answered(routed.caller.pin_key, routed.decision, model, tool_loop=routed.tool_loop)
+                if outcome is not None and self.metrics is not None:
+                    self.metrics.turn(outcome)
             if stream and resp.status == 200:
                 upstream_s += time.perf_counter() - sent
                 out_headers["x-router-overhead-ms"] = self._overhead(started, upstream_s)
@@ -355,20 +355,6 @@ class ChatService:
             last_error = NoModelAvailable("No candidate model could be tried.")
         last_error.message = f"{last_error.message} (tried: {', '.join(tried) or 'none'})"
         raise last_error
-
-    def _end_of_routing(self, routed: RoutedRequest, model: str) -> None:
-        """A model answered: it is the session's turn model from now on (a new instruction, or a
-        tool loop that had to move); count what happened to the turn."""
-        decision = routed.decision
-        if decision.rule == PINNED_RULE:
-            return  # the client named the model: nothing to keep
-        if routed.tool_loop and decision.pinned and model == decision.model:
-            outcome = "pinned"
-        else:
-            outcome = "switched" if routed.tool_loop and "session" in decision.signals else "new_turn"
-            self.turns.put(routed.caller.pin_key, TurnPin(model, decision.task_type))
-        if self.metrics is not None:
-            self.metrics.turn(outcome)
 
     async def _send(
         self, body: Mapping[str, Any], model: str, wire: WireFormat, headers: Mapping[str, str]

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from src.router.auth import presented_key
-from src.router.policy import TurnPin
+from src.router.policy import PINNED_RULE, Decision, TurnPin
 from src.router.wire import stable_hash
 
 SESSION_HEADERS = ("x-claude-code-session-id", "x-session-id")
@@ -96,6 +96,17 @@ class TurnPins:
             del self._pins[key]
             return None
         return pin
+
+    def answered(self, key: PinKey, decision: Decision, model: str, *, tool_loop: bool) -> str | None:
+        """A model answered: it is the turn's model from now on (a new instruction, or a tool loop
+        that had to move). Returns what happened to the turn (the metric's outcome), or None when
+        the client named the model itself."""
+        if decision.rule == PINNED_RULE:
+            return None
+        if tool_loop and decision.pinned and model == decision.model:
+            return "pinned"
+        self.put(key, TurnPin(model, decision.task_type))
+        return "switched" if tool_loop and "session" in decision.signals else "new_turn"
 
     def put(self, key: PinKey, pin: TurnPin) -> None:
         self._pins[key] = (self._clock(), pin)

@@ -306,3 +306,19 @@ def test_claude_code_s_headers_and_fields_reach_a_claude_model_unchanged(stack: 
     assert seen_body["context_management"] == body["context_management"]
     assert seen_body["max_tokens"] == 128000
     assert "claude-code-20250219" in {k.lower(): v for k, v in seen_headers.items()}.get("anthropic-beta", "")
+
+
+def test_a_subagent_s_usage_is_reported_apart_from_its_parent_s(stack: Stack) -> None:
+    session = str(uuid.uuid4())
+    body = {"model": "local-small", "max_tokens": 8, "messages": [{"role": "user", "content": "Say hi."}]}
+    main = {"x-claude-code-session-id": session}
+    sub = {**main, "x-claude-code-agent-id": "agent-explore-1", "x-claude-code-parent-agent-id": "agent-main"}
+    for headers in (main, sub, sub):
+        assert messages(stack, body, headers).status_code == 200
+    spent = usage(stack, session_id=session)
+    assert spent["requests"] == 3
+    by_agent = {a["agent_id"]: a for a in spent["agents"]}
+    assert set(by_agent) == {None, "agent-explore-1"}
+    assert by_agent["agent-explore-1"]["parent_agent_id"] == "agent-main"
+    assert (by_agent[None]["requests"], by_agent["agent-explore-1"]["requests"]) == (1, 2)
+    assert usage(stack, agent_id="agent-explore-1")["requests"] == 2

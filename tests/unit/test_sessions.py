@@ -194,3 +194,20 @@ async def test_the_probe_learns_windows_from_llama_server_props_and_vllm_s_model
     snap = await monitor.probe()
     assert {m: s.context_window for m, s in snap.models.items()} == {"llama": 8192, "small-config": 8192, "vllm": 32768}
     assert merge_windows(catalog.windows(), snap.models) == {"llama": 8192, "small-config": 4096, "vllm": 32768}
+
+
+def test_each_answer_says_what_happened_to_the_turn() -> None:
+    pins = TurnPins()
+    key = ("k", "s", "", "t")
+    first = decide(features(TaskType.CODE_GENERATION), RULES, UP, windows=WINDOWS)
+    assert pins.answered(key, first, "local-small", tool_loop=False) == "new_turn"
+    turn = pins.get(key)
+    assert turn == TurnPin("local-small", TaskType.CODE_GENERATION)
+    looping = decide(features(TaskType.TRANSLATION, turn=turn), RULES, UP, windows=WINDOWS)
+    assert pins.answered(key, looping, "local-small", tool_loop=True) == "pinned"
+    # The turn's model failed and the fallback answered: the turn moves with it.
+    assert pins.answered(key, looping, "claude-sonnet", tool_loop=True) == "switched"
+    assert pins.get(key) == TurnPin("claude-sonnet", TaskType.CODE_GENERATION)
+    named = decide(RequestFeatures("claude-opus", Classification(TaskType.GENERAL, 1, "x"), 5), RULES, UP)
+    assert pins.answered(key, named, "claude-opus", tool_loop=False) is None
+    assert pins.get(key) == TurnPin("claude-sonnet", TaskType.CODE_GENERATION)
