@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import CLAUDE_STANDIN, CLAUDE_STANDIN_PRICES, MASTER_KEY, Stack
+from tests.integration.conftest import CLAUDE_STANDIN, CLAUDE_STANDIN_PRICES, MASTER_KEY, OVERLOADED, Stack
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CLAUDE_CODE = json.loads((FIXTURES / "claude_code_request_1.json").read_text())
@@ -322,3 +322,34 @@ def test_a_subagent_s_usage_is_reported_apart_from_its_parent_s(stack: Stack) ->
     assert by_agent["agent-explore-1"]["parent_agent_id"] == "agent-main"
     assert (by_agent[None]["requests"], by_agent["agent-explore-1"]["requests"]) == (1, 2)
     assert usage(stack, agent_id="agent-explore-1")["requests"] == 2
+
+
+def test_a_failing_model_falls_over_to_the_next_on_the_messages_api(stack: Stack) -> None:
+    original = stack.rules.read_text()
+    stack.rules.write_text(
+        f"default:\n  model: {OVERLOADED}\n  fallbacks: [local-small]\n"
+        f"rules:\n  - task_type: code_generation\n    model: {OVERLOADED}\n    fallbacks: [local-small]\n"
+    )
+    try:
+        _wait_for_rule(stack, OVERLOADED)
+        body = {"model": "auto", "max_tokens": 8, "messages": [{"role": "user", "content": "Say hi."}]}
+        resp = messages(stack, body)
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["type"] == "message"
+        assert (resp.headers["x-router-tried"], resp.headers["x-router-model"]) == (
+            f"{OVERLOADED},local-small",
+            "local-small",
+        )
+    finally:
+        stack.rules.write_text(original)
+        _wait_for_rule(stack, "local-small")
+
+
+def test_virtual_model_names_and_the_task_header_work_as_on_the_openai_api(stack: Stack) -> None:
+    ask = {"max_tokens": 8, "messages": [{"role": "user", "content": "Say hi."}]}
+    forced = messages(stack, {**ask, "model": "task/translation"})
+    assert forced.status_code == 200 and forced.headers["x-router-task-type"] == "translation"
+    hinted = messages(stack, {**ask, "model": "auto"}, {"x-task-type": "summarization"})
+    assert hinted.status_code == 200 and hinted.headers["x-router-task-type"] == "summarization"
+    bad = messages(stack, {**ask, "model": "task/knitting"})
+    assert bad.status_code == 400 and bad.json()["error"]["type"] == "invalid_request_error"
