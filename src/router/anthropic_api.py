@@ -5,7 +5,8 @@ backend (a local llama-server included). What the router reads from a body:
 
 - the person's latest instruction: the last user message's text blocks, without the
   `<system-reminder>` context blocks Claude Code puts before the words typed;
-- whether the agent is inside a tool loop: the last user message holds only `tool_result`s;
+- whether the agent is inside a tool loop: the last user message holds only `tool_result`s
+  (and Claude Code's reminders);
 - the size: system, every block's text, tool inputs and results, and the tool definitions.
 
 What it changes, for the chosen model only (`prepare`): the model name; the fields that model
@@ -110,12 +111,22 @@ def content_text(content: object, *, skip_reminders: bool = False) -> str:
     return ""
 
 
-def _only_tool_results(content: object) -> bool:
+def _is_reminder(block: object) -> bool:
     return (
-        isinstance(content, list)
-        and bool(content)
-        and all(isinstance(b, dict) and b.get("type") == "tool_result" for b in content)
+        isinstance(block, dict)
+        and block.get("type") == "text"
+        and isinstance(block.get("text"), str)
+        and block["text"].lstrip().startswith(SYSTEM_REMINDER)
     )
+
+
+def _only_tool_results(content: object) -> bool:
+    """Tool results, with at most Claude Code's own `<system-reminder>` blocks beside them: the
+    agent's turn goes on (no words from the person)."""
+    if not isinstance(content, list):
+        return False
+    results = [b for b in content if isinstance(b, dict) and b.get("type") == "tool_result"]
+    return bool(results) and all(b in results or _is_reminder(b) for b in content)
 
 
 def conversation(body: Mapping[str, Any]) -> Conversation:
@@ -208,7 +219,8 @@ class AnthropicWire:
         return value if isinstance(value, int) and value > 0 else None
 
     def in_tool_loop(self, body: Mapping[str, Any]) -> bool:
-        last = body["messages"][-1]
+        # Claude Code puts a role: "system" message (its environment) among the messages.
+        last: Mapping[str, Any] = next((m for m in reversed(body["messages"]) if m.get("role") != "system"), {})
         return last.get("role") == "user" and _only_tool_results(last.get("content"))
 
     def session_seed(self, body: Mapping[str, Any]) -> bytes:

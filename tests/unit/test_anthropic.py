@@ -108,6 +108,13 @@ def test_a_tool_result_continues_the_turn_and_a_new_instruction_starts_one() -> 
     body = tool_loop_body("file contents")
     assert ANTHROPIC.in_tool_loop(body)
     assert ANTHROPIC.conversation(body).latest_user == "Fix the bug in calc.py"
+    body["messages"][-1]["content"].append(
+        {"type": "text", "text": "<system-reminder>\nTodo list empty\n</system-reminder>"}
+    )
+    assert ANTHROPIC.in_tool_loop(body)  # Claude Code's reminder beside a tool result is not the person
+    body["messages"].append(CLAUDE_CODE["body"]["messages"][1])  # its role: "system" message, last
+    assert ANTHROPIC.in_tool_loop(body)
+    assert ANTHROPIC.conversation(body).latest_user == "Fix the bug in calc.py"
     body["messages"].append({"role": "user", "content": "Now add tests"})
     assert not ANTHROPIC.in_tool_loop(body)
     assert not ANTHROPIC.in_tool_loop(CLAUDE_CODE["body"])
