@@ -14,7 +14,17 @@ import pytest
 from src.agents import tools
 from src.router.anthropic_api import ANTHROPIC
 from tests.integration.conftest import CLAUDE_STANDIN_PRICES, Stack, base_env
-from tests.integration.test_anthropic import coding_on_claude  # noqa: F401  (a fixture, used by name)
+from tests.integration.test_anthropic import (
+    coding_on_claude,  # noqa: F401  (a fixture, used by name)
+    metric,
+)
+
+# Claude Code's own system prompt says "cli" and the instruction says "bug": the file must read
+# strongly like another task for the control below to be routed elsewhere.
+READS_LIKE_TRANSLATION = (
+    "Translator's notes: translate and localize this into German, into Spanish, into Italian, in Japanese"
+    " and to English; translating it is the whole job, a translation per language."
+)
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +121,48 @@ def test_claude_code_s_default_prompt_is_routed_to_a_model_whose_window_fits_it(
     assert spent["cost_usd"] > 0
     # What reached Claude is larger than the embedded model's window (the router's estimate).
     assert ANTHROPIC.conversation(body).input_tokens > 8192
+
+
+def test_claude_code_s_tool_loop_stays_on_the_turn_s_model(
+    stack: Stack,
+    claude: Path,
+    workdir: Path,
+    coding_on_claude: None,  # noqa: F811  (the fixture imported above)
+) -> None:
+    # The file Claude Code will read reads, on its own, like a translation job.
+    (workdir / "calc.py").write_text(f"# {READS_LIKE_TRANSLATION}\n")
+    stack.anthropic.server.tool_call = ("Read", {"file_path": str(workdir / "calc.py")})
+    pinned = 'router_session_turns_total{outcome="pinned"}'
+    pinned_before = metric(stack, pinned)
+    seen = len(stack.anthropic.requests)
+    try:
+        out = run_claude(
+            stack,
+            claude,
+            workdir,
+            "Fix the bug in calc.py",
+            "--bare",
+            "--system-prompt",
+            "You are terse.",
+            "--tools",
+            "Read",
+            "--permission-mode",
+            "acceptEdits",
+        )
+    finally:
+        stack.anthropic.server.tool_call = None
+    assert out["subtype"] == "success" and out["num_turns"] >= 2, out
+    carrying = [body for _, _, body in stack.anthropic.requests[seen:] if "tool_result" in json.dumps(body)]
+    assert carrying, "the request with Read's output did not reach the turn's (Claude) model"
+    assert "Translator's notes" in json.dumps(carrying[-1])
+    assert metric(stack, pinned) >= pinned_before + 1
+    # Control: that same request in a session with no turn is routed on its content.
+    alone = {**carrying[-1], "model": "auto", "max_tokens": 16, "stream": False}
+    resp = httpx.post(
+        stack.router_url + "/v1/messages",
+        json=alone,
+        headers={"anthropic-version": "2023-06-01", "x-claude-code-session-id": "control-" + out["session_id"]},
+        timeout=120,
+    )
+    assert resp.status_code == 200, resp.text
+    assert (resp.headers["x-router-task-type"], resp.headers["x-router-model"]) == ("translation", "local-small")

@@ -6,6 +6,10 @@ stream `anthropic_sse_1.txt` (ping events, padded `data:` JSON and all) with the
 the token counts of this request put in; a non-streamed answer is the same message as JSON;
 `/v1/messages/count_tokens` counts (4 characters a token, as the router estimates). Every
 request is kept in `requests` so that a test can see what LiteLLM forwarded.
+
+With `tool_call` set to (name, input), a streamed request that does not yet carry a tool result
+is answered with that tool call instead, in the recorded tool-use stream's format
+(`anthropic_sse_3.txt`): an agent then runs the tool and comes back with its result.
 """
 
 from __future__ import annotations
@@ -19,6 +23,10 @@ from typing import Any
 
 _FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "anthropic_sse_1.txt"
 RECORDED = "".join(line for line in _FIXTURE.read_text().splitlines(keepends=True) if not line.startswith(": "))
+_TOOL_FIXTURE = _FIXTURE.with_name("anthropic_sse_3.txt")
+RECORDED_TOOL_USE = "".join(
+    line for line in _TOOL_FIXTURE.read_text().splitlines(keepends=True) if not line.startswith(": ")
+)
 RECORDED_MODEL = "claude-sonnet-4-5-20250929"
 ANSWER = "- Captain\n- Scoop"  # the recorded stream's text deltas, joined
 MODELS = [{"type": "model", "id": "claude-sonnet-4-5", "display_name": "Claude Sonnet 4.5 (stand-in)"}]
@@ -32,6 +40,23 @@ def recorded_stream(model: str, input_tokens: int) -> bytes:
     text = RECORDED.replace(RECORDED_MODEL, model)
     text = re.sub(r'"input_tokens":\d+', f'"input_tokens":{input_tokens}', text)
     return text.encode()
+
+
+def tool_use_stream(model: str, input_tokens: int, name: str, arguments: dict[str, Any]) -> bytes:
+    text = RECORDED_TOOL_USE.replace("claude-haiku-4-5-20251001", model)
+    text = text.replace('"name":"pelican_name_generator"', f'"name":{json.dumps(name)}')
+    text = text.replace('"partial_json":""', f'"partial_json":{json.dumps(json.dumps(arguments))}')
+    text = re.sub(r'"input_tokens":\d+', f'"input_tokens":{input_tokens}', text)
+    return text.encode()
+
+
+def _has_tool_result(body: dict[str, Any]) -> bool:
+    return any(
+        isinstance(block, dict) and block.get("type") == "tool_result"
+        for message in body.get("messages", [])
+        if isinstance(message.get("content"), list)
+        for block in message["content"]
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -62,6 +87,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, json.dumps({"input_tokens": tokens}).encode())
         elif not path.endswith("/messages"):
             self._send(404, b'{"type":"error","error":{"type":"not_found_error","message":"Not found"}}')
+        elif body.get("stream") and self.server.tool_call is not None and not _has_tool_result(body):
+            name, arguments = self.server.tool_call
+            stream = tool_use_stream(str(body.get("model")), tokens, name, arguments)
+            self._send(200, stream, "text/event-stream; charset=utf-8")
         elif body.get("stream"):
             self._send(200, recorded_stream(str(body.get("model")), tokens), "text/event-stream; charset=utf-8")
         else:
@@ -85,12 +114,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     requests: list[tuple[str, dict[str, str], dict[str, Any]]]
+    tool_call: tuple[str, dict[str, Any]] | None
 
 
 class AnthropicStandIn:
     def __init__(self) -> None:
         self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.requests = []
+        self.server.tool_call = None
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
