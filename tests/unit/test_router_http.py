@@ -354,11 +354,13 @@ async def test_count_tokens_forwards_for_the_routed_model_and_never_answers_zero
     upstream, _ = stub
     body = {"model": "claude-opus-5-5", "messages": [{"role": "user", "content": "Hi"}], "thinking": {"type": "x"}}
     headers = {"anthropic-version": "2023-06-01", "anthropic-beta": "claude-code-20250219"}
-    ok = await client.post("/v1/messages/count_tokens", json=body, headers=headers)
+    ok = await client.post("/v1/messages/count_tokens", json=body, headers={**headers, "x-api-key": "client-own"})
     assert ok.status_code == 200 and ok.json() == {"input_tokens": 42}
     sent = upstream.requests[-1]
     assert sent["model"] == "local-small" and "thinking" not in sent  # routed, and adapted for that model
     assert upstream.headers[-1]["anthropic-beta"] == "claude-code-20250219"
+    assert "x-api-key" not in {h.lower() for h in upstream.headers[-1]}
+    assert upstream.headers[-1]["Authorization"] == f"Bearer {MASTER_KEY}"
     upstream.mode = "zero_count"
     zero = await client.post("/v1/messages/count_tokens", json=body, headers=headers)
     assert zero.status_code == 502
