@@ -12,6 +12,7 @@ usage from an answer or a stream, and the error envelope. Two are registered:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -101,7 +102,12 @@ class OpenAIWire:
         check_known_fields(dict(body))
 
     def conversation(self, body: Mapping[str, Any]) -> Conversation:
-        return conversation(body["messages"])
+        conv = conversation(body["messages"])
+        tools = body.get("tools")
+        if isinstance(tools, list) and tools:
+            # Tool definitions are prompt tokens too (an agent's can outweigh its messages).
+            return dataclasses.replace(conv, total_chars=conv.total_chars + len(orjson.dumps(tools)))
+        return conv
 
     def max_output(self, body: Mapping[str, Any]) -> int | None:
         for key in ("max_completion_tokens", "max_tokens"):

@@ -9,6 +9,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
+from src.router.anthropic_api import ANTHROPIC
 from src.router.availability import AvailabilityMonitor
 from src.router.catalog import parse_catalog
 from src.router.ledger import Ledger, SpendRow
@@ -16,6 +17,7 @@ from src.router.policy import Classification, ModelState, RequestFeatures, TurnP
 from src.router.rules import DefaultRoute, Rule, RulesFile
 from src.router.sessions import TurnPins, caller_of
 from src.router.tasks import TaskType
+from src.router.wire import OPENAI
 
 RULES = RulesFile(
     default=DefaultRoute(model="local-small", fallbacks=("claude-sonnet",)),
@@ -211,3 +213,12 @@ def test_each_answer_says_what_happened_to_the_turn() -> None:
     named = decide(RequestFeatures("claude-opus", Classification(TaskType.GENERAL, 1, "x"), 5), RULES, UP)
     assert pins.answered(key, named, "claude-opus", tool_loop=False) is None
     assert pins.get(key) == TurnPin("claude-sonnet", TaskType.CODE_GENERATION)
+
+
+def test_tool_definitions_count_towards_the_size_on_both_apis() -> None:
+    tools = [{"type": "function", "function": {"name": f"tool{i}", "description": "x" * 4000}} for i in range(10)]
+    openai = {"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
+    assert OPENAI.conversation(openai).input_tokens == 1
+    assert OPENAI.conversation({**openai, "tools": tools}).input_tokens > 10_000
+    anthropic = {"model": "auto", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+    assert ANTHROPIC.conversation({**anthropic, "tools": tools}).input_tokens > 10_000
