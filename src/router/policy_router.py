@@ -88,7 +88,18 @@ MESSAGES_REQUEST_DOC: dict[str, Any] = {
                     "required": ["model", "messages", "max_tokens"],
                     "properties": {
                         "model": {"type": "string", "description": "auto, task/<type>, a model name, or claude-*"},
-                        "messages": {"type": "array", "minItems": 1, "items": {"type": "object"}},
+                        "messages": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {
+                                "type": "object",
+                                "required": ["role", "content"],
+                                "properties": {
+                                    "role": {"type": "string", "enum": ["user", "assistant"]},
+                                    "content": {"type": "string"},
+                                },
+                            },
+                        },
                         "system": {"type": "string"},
                         "max_tokens": {"type": "integer", "minimum": 1},
                         "stream": {"type": "boolean"},
