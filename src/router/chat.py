@@ -18,7 +18,16 @@ import structlog
 
 from src.router.availability import AvailabilityMonitor
 from src.router.breaker import CircuitBreaker, parse_retry_after
-from src.router.budget import BudgetTracker, Reservation, cost_of
+from src.router.budget import (
+    BadUsage,
+    BudgetTracker,
+    Reservation,
+    answering_model,
+    cost_of,
+    input_tokens,
+    reported_cost,
+    usage_tokens,
+)
 from src.router.catalog import Catalog
 from src.router.classifier import Classifier
 from src.router.errors import (
@@ -29,11 +38,12 @@ from src.router.errors import (
     UpstreamUnavailable,
     sse_error_event,
 )
-from src.router.features import check_known_fields, conversation, explicit_task, is_virtual, parse_body
+from src.router.features import conversation, explicit_task, is_virtual, parse_body
 from src.router.ledger import SpendRow
 from src.router.load import LoadMonitor
 from src.router.metrics import CANCELLED, CLIENT_ERROR, OK, REJECTED, UPSTREAM_ERROR, Metrics
 from src.router.policy import Classification, Decision, LoadSnapshot, ModelState, RequestFeatures, decide
+from src.router.request_fields import OPENAI_CHAT, FieldPolicy, sanitize_fields
 from src.router.rules import RulesFile
 from src.router.sse import StreamUsage, relay_events
 from src.router.tasks import virtual_model_names
@@ -60,6 +70,7 @@ class RoutedRequest:
     decision: Decision
     prompt_tokens: int
     max_output_tokens: int | None
+    dropped_fields: tuple[str, ...] = ()
 
 
 def classify_request(
@@ -126,6 +137,7 @@ class ChatService:
         load: LoadMonitor | None = None,
         metrics: Metrics | None = None,
         strict_fields: bool = False,
+        fields: FieldPolicy = OPENAI_CHAT,
     ) -> None:
         self._catalog = catalog
         self._rules = rules
@@ -139,6 +151,7 @@ class ChatService:
         self._load = load
         self.metrics = metrics
         self._strict_fields = strict_fields
+        self._fields = fields
         self._pending: set[asyncio.Task[None]] = set()
 
     def targets(self, model: str) -> tuple[Target, ...]:
@@ -166,11 +179,11 @@ class ChatService:
     async def route(self, body: dict[str, Any], headers: Mapping[str, str]) -> RoutedRequest:
         """The decision for a parsed body, without calling any model."""
         model = body["model"]
-        if self._strict_fields:
-            check_known_fields(body)
+        dropped = sanitize_fields(body, self._fields, strict=self._strict_fields)
         self._check_model(model)
         t0 = time.perf_counter()
-        classification, tokens = classify_request(body, headers, self._classifier)
+        classification, text_tokens = classify_request(body, headers, self._classifier)
+        tokens = max(text_tokens, input_tokens(body))  # tool schemas, tool calls, images count too
         if self.metrics is not None:
             self.metrics.classifier.observe(time.perf_counter() - t0)
         snapshot = await self._availability.current()
@@ -180,7 +193,7 @@ class ChatService:
         load = self._load.snapshot() if self._load is not None else LoadSnapshot()
         budget = self.budget.snapshot(tokens, max_out)
         decision = decide(features, self._rules(), self._availability_now(snapshot.models), load, budget)
-        return RoutedRequest(body, decision, tokens, max_out)
+        return RoutedRequest(body, decision, tokens, max_out, tuple(dropped))
 
     async def complete(self, raw: bytes, headers: Mapping[str, str]) -> ChatResult:
         trace = _Trace(time.perf_counter(), task_key=task_key_of(headers))
@@ -286,6 +299,8 @@ class ChatService:
                 "x-router-rule": decision.rule,
                 "x-router-tried": ",".join(tried),
             }
+            if routed.dropped_fields:
+                out_headers["x-router-dropped-fields"] = ",".join(routed.dropped_fields)
             trace.model = model
             if stream and resp.status == 200:
                 upstream_s += time.perf_counter() - sent
@@ -295,7 +310,7 @@ class ChatService:
             data = await resp.read()
             upstream_s += time.perf_counter() - sent
             if resp.status == 200:
-                await self._account_json(model, reservation, data, trace.task_key)
+                await self._account_json(model, reservation, data, resp.passthrough_headers, routed, trace.task_key)
             else:
                 self._release(reservation)
             out_headers["x-router-overhead-ms"] = self._overhead(started, upstream_s)
@@ -340,33 +355,70 @@ class ChatService:
             self.budget.release(reservation)
 
     def _row(
-        self, model: str, usage: Mapping[str, Any] | None, response_id: Any, prompt_estimate: int, task: str | None
+        self,
+        chosen: str,
+        headers: Mapping[str, str],
+        response_model: object,
+        usage: Mapping[str, Any] | None,
+        response_id: Any,
+        estimate: tuple[int, int],
+        task: str | None,
     ) -> SpendRow:
-        catalog_model = self._catalog.get(model)
+        """The spend of one answer, priced by the model that answered; `estimate` (prompt,
+        completion tokens) stands in when the upstream reported no usable `usage`."""
+        answered = answering_model(self._catalog, headers, response_model) or chosen
+        if answered != chosen:
+            # LiteLLM answered with another model (a fallback of its own): charge what was used.
+            log.error("answered_by_another_model", chosen=chosen, answered=answered)
+            if self.metrics is not None:
+                self.metrics.model_mismatch(chosen, answered)
+        catalog_model = self._catalog.get(answered)
         assert catalog_model is not None
-        prompt = int(usage.get("prompt_tokens") or 0) if usage else prompt_estimate
-        completion = int(usage.get("completion_tokens") or 0) if usage else 0
+        prompt, completion = estimate
+        if usage:
+            try:
+                prompt, completion = usage_tokens(usage)
+            except BadUsage as exc:
+                log.error("bad_usage", model=answered, error=str(exc))
+        cost = cost_of(catalog_model, prompt, completion)
+        litellm_cost = reported_cost(headers.get("x-litellm-response-cost") or (usage or {}).get("cost"))
+        if litellm_cost is not None and litellm_cost > cost:
+            cost = litellm_cost  # never record less than LiteLLM says the answer cost
         return SpendRow(
             ts=time.time(),
-            model=model,
+            model=answered,
             provider=catalog_model.provider,
             prompt_tokens=prompt,
             completion_tokens=completion,
-            cost_usd=cost_of(catalog_model, prompt, completion),
+            cost_usd=cost,
             response_id=response_id if isinstance(response_id, str) else None,
             task_key=task,
         )
 
-    async def _account_json(self, model: str, reservation: Reservation | None, data: bytes, task: str | None) -> None:
+    async def _account_json(
+        self,
+        model: str,
+        reservation: Reservation | None,
+        data: bytes,
+        headers: Mapping[str, str],
+        routed: RoutedRequest,
+        task: str | None,
+    ) -> None:
         if reservation is None:
             return
         try:
             parsed = orjson.loads(data)
         except orjson.JSONDecodeError:
             parsed = {}
-        usage = parsed.get("usage") if isinstance(parsed, dict) else None
-        rid = parsed.get("id") if isinstance(parsed, dict) else None
-        await self._settle(reservation, self._row(model, usage if isinstance(usage, dict) else None, rid, 0, task))
+        if not isinstance(parsed, dict):
+            parsed = {}
+        usage = parsed.get("usage") if isinstance(parsed.get("usage"), dict) else None
+        catalog_model = self._catalog.get(model)
+        assert catalog_model is not None
+        # Without usage, assume the worst the request allowed (what was reserved).
+        worst = (routed.prompt_tokens, self.budget.output_ceiling(catalog_model, routed.max_output_tokens))
+        row = self._row(model, headers, parsed.get("model"), usage, parsed.get("id"), worst, task)
+        await self._settle(reservation, row)
 
     async def _relay(
         self,
@@ -377,32 +429,52 @@ class ChatService:
         strip: bool,
         trace: _Trace,
     ) -> AsyncIterator[bytes]:
-        """Pass events on as they arrive; record the spend before `[DONE]` goes out; a failure
-        mid-stream ends the stream with an error event (no switching models after the first byte)."""
+        """Pass events on as they arrive, counting the generated text; record the spend before
+        the last event goes out (`[DONE]`, an error event, or the end of a stream that had
+        neither); a failure mid-stream ends the stream with an error event (no switching models
+        after the first byte). A stream the client abandons is settled in the background, with
+        the output counted so far; `drain()` waits for those settlements at shutdown."""
         state = StreamUsage()
         settled = False
         outcome = CANCELLED  # unless the stream ends one way or the other below
+
+        def row() -> SpendRow:
+            estimate = (prompt_tokens, state.output_tokens_estimate)
+            return self._row(
+                model, resp.passthrough_headers, state.model, state.usage, state.response_id, estimate, trace.task_key
+            )
+
+        async def settle_once() -> None:
+            nonlocal settled
+            if not settled and reservation is not None:
+                settled = True
+                await self._settle(reservation, row())
+
         try:
-            async for out in relay_events(resp.iter_chunks(), state, strip_usage_chunk=strip):
-                if state.saw_done and not settled and reservation is not None:
-                    settled = True
-                    await self._settle(
-                        reservation, self._row(model, state.usage, state.response_id, prompt_tokens, trace.task_key)
-                    )
-                yield out
-            outcome = OK
-        except RouterError as exc:
-            outcome = UPSTREAM_ERROR
-            yield sse_error_event(exc)
+            try:
+                async for out in relay_events(resp.iter_chunks(), state, strip_usage_chunk=strip):
+                    if state.saw_done:
+                        await settle_once()
+                    yield out
+                await settle_once()  # the upstream ended without [DONE]: record before the stream closes
+                outcome = OK
+            except RouterError as exc:
+                outcome = UPSTREAM_ERROR
+                await settle_once()
+                yield sse_error_event(exc)
         finally:
             resp.close()
             self._count(trace, outcome)
             if not settled and reservation is not None:
-                # Cut or abandoned stream: record what is known without blocking the unwinding.
-                row = self._row(model, state.usage, state.response_id, prompt_tokens, trace.task_key)
-                task = asyncio.get_running_loop().create_task(self._settle(reservation, row))
+                # Abandoned by the client: record what was generated without blocking the unwinding.
+                task = asyncio.get_running_loop().create_task(self._settle(reservation, row()))
                 self._pending.add(task)
                 task.add_done_callback(self._pending.discard)
+
+    async def drain(self) -> None:
+        """Wait for the settlements of abandoned streams (called at shutdown, before the ledger closes)."""
+        while self._pending:
+            await asyncio.gather(*tuple(self._pending), return_exceptions=True)
 
     async def models(self) -> dict[str, Any]:
         snapshot = await self._availability.current()

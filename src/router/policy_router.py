@@ -238,6 +238,7 @@ def create_app(
             await watcher.stop()
             await load.stop()
             await monitor.stop()
+            await app.state.chat.drain()  # abandoned streams' spend, before the ledger closes
             await budget.close()
             metrics.registry.unregister(state)
             if session is not None:

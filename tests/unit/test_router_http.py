@@ -36,7 +36,7 @@ async def test_health_answers_without_any_upstream(tmp_path: Path) -> None:
         assert (await c.get("/health")).json() == {"status": "ok"}
 
 
-async def test_auto_request_is_forwarded_with_only_the_model_changed(
+async def test_auto_request_is_forwarded_with_only_the_model_changed_and_unknown_fields_dropped(
     client: httpx.AsyncClient, stub: tuple[StubUpstream, str]
 ) -> None:
     upstream, _ = stub
@@ -57,7 +57,8 @@ async def test_auto_request_is_forwarded_with_only_the_model_changed(
     assert resp.json()["choices"][0]["message"]["content"] == "Hello from the stub."
     sent = upstream.requests[-1]
     assert sent.pop("model") == "local-small"
-    assert sent == {k: v for k, v in body.items() if k != "model"}
+    assert sent == {k: v for k, v in body.items() if k not in ("model", "x_vendor_field")}
+    assert resp.headers["x-router-dropped-fields"] == "x_vendor_field"
     # The router holds the master key; the client's key never reaches the upstream.
     assert upstream.headers[-1]["Authorization"] == f"Bearer {MASTER_KEY}"
     assert resp.headers["x-router-model"] == "local-small"
@@ -332,7 +333,7 @@ async def test_malformed_sse_from_upstream_is_relayed_without_breaking_the_route
         assert again.status_code == 200
 
 
-async def test_unknown_fields_are_forwarded_by_default_and_refused_in_strict_mode(
+async def test_unknown_fields_are_dropped_by_default_and_refused_in_strict_mode(
     tmp_path: Path, stub: tuple[StubUpstream, str]
 ) -> None:
 
