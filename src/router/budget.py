@@ -40,6 +40,7 @@ class Reservation:
     id: int
     model: str
     amount: float
+    day: str = ""  # the UTC day it was made in
 
 
 def _keys(ts: float) -> tuple[str, str]:
@@ -176,6 +177,9 @@ class BudgetTracker:
         day, month = _keys(self._clock())
         if day != self._day:
             self._day, self._daily = day, {}
+            # A new period starts clean: reservations from an earlier day are dropped (a request
+            # still in flight across midnight is charged when it settles; a leaked one is gone).
+            self._reserved = {i: r for i, r in self._reserved.items() if r.day == day}
         if month != self._month:
             self._month, self._monthly = month, {}
 
@@ -245,10 +249,11 @@ class BudgetTracker:
 
     def reserve(self, model_name: str, amount: float) -> Reservation | str:
         """Reserve for a request about to be sent; a string says why the model is capped."""
+        self._roll()
         why = self.why_capped(model_name, amount)
         if why is not None:
             return why
-        r = Reservation(next(self._ids), model_name, amount)
+        r = Reservation(next(self._ids), model_name, amount, self._day)
         self._reserved[r.id] = r
         return r
 

@@ -121,6 +121,30 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.3f}"
 
 
+class Relay:
+    """A relayed stream that can be closed before its first event: then `on_unstarted` runs
+    (an async generator that never started runs no `finally`, so its reservation would leak)."""
+
+    def __init__(self, events: AsyncIterator[bytes], on_unstarted: Callable[[], None]) -> None:
+        self._events = events
+        self._on_unstarted: Callable[[], None] | None = on_unstarted
+
+    def __aiter__(self) -> Relay:
+        return self
+
+    async def __anext__(self) -> bytes:
+        self._on_unstarted = None
+        return await self._events.__anext__()
+
+    async def aclose(self) -> None:
+        callback, self._on_unstarted = self._on_unstarted, None
+        if callback is not None:
+            callback()
+        close = getattr(self._events, "aclose", None)
+        if close is not None:
+            await close()
+
+
 class ChatService:
     def __init__(
         self,
@@ -262,59 +286,68 @@ class ChatService:
             assert not isinstance(reservation, str)
             tried.append(model)
             self.breaker.acquire(model)
-            sent = time.perf_counter()
             try:
-                resp = await self._send(body, model)
-            except UpstreamError as exc:
-                upstream_s += time.perf_counter() - sent
-                self._release(reservation)
-                self.breaker.failure(model, exc.message)
-                log.warning("upstream_failed", model=model, error=exc.code)
-                last_error = exc
-                self._fallback(candidates, index, exc.code or "upstream_error")
-                continue
-            if self.metrics is not None:
-                self.metrics.upstream_ttfb(model, time.perf_counter() - sent)
-            if resp.status in RETRYABLE_STATUSES:
-                retry_after = parse_retry_after(resp.passthrough_headers.get("retry-after"))
-                self.breaker.failure(
-                    model, f"HTTP {resp.status}", retry_after_s=retry_after if resp.status == 429 else None
-                )
-                if not last:
-                    detail = await resp.read()
+                sent = time.perf_counter()
+                try:
+                    resp = await self._send(body, model)
+                except UpstreamError as exc:
                     upstream_s += time.perf_counter() - sent
                     self._release(reservation)
-                    log.warning("upstream_status", model=model, status=resp.status)
-                    last_error = UpstreamUnavailable(
-                        f"{model} answered {resp.status}: {detail[:200].decode('utf-8', 'replace')}"
-                    )
-                    self._fallback(candidates, index, f"status_{resp.status}")
+                    self.breaker.failure(model, exc.message)
+                    log.warning("upstream_failed", model=model, error=exc.code)
+                    last_error = exc
+                    self._fallback(candidates, index, exc.code or "upstream_error")
                     continue
-            else:
-                self.breaker.success(model)
-            out_headers = {
-                **resp.passthrough_headers,
-                "x-router-task-type": decision.task_type.value,
-                "x-router-model": model,
-                "x-router-rule": decision.rule,
-                "x-router-tried": ",".join(tried),
-            }
-            if routed.dropped_fields:
-                out_headers["x-router-dropped-fields"] = ",".join(routed.dropped_fields)
-            trace.model = model
-            if stream and resp.status == 200:
+                if self.metrics is not None:
+                    self.metrics.upstream_ttfb(model, time.perf_counter() - sent)
+                if resp.status in RETRYABLE_STATUSES:
+                    retry_after = parse_retry_after(resp.passthrough_headers.get("retry-after"))
+                    self.breaker.failure(
+                        model, f"HTTP {resp.status}", retry_after_s=retry_after if resp.status == 429 else None
+                    )
+                    if not last:
+                        detail = await resp.read()
+                        upstream_s += time.perf_counter() - sent
+                        self._release(reservation)
+                        log.warning("upstream_status", model=model, status=resp.status)
+                        last_error = UpstreamUnavailable(
+                            f"{model} answered {resp.status}: {detail[:200].decode('utf-8', 'replace')}"
+                        )
+                        self._fallback(candidates, index, f"status_{resp.status}")
+                        continue
+                else:
+                    self.breaker.success(model)
+                out_headers = {
+                    **resp.passthrough_headers,
+                    "x-router-task-type": decision.task_type.value,
+                    "x-router-model": model,
+                    "x-router-rule": decision.rule,
+                    "x-router-tried": ",".join(tried),
+                }
+                if routed.dropped_fields:
+                    out_headers["x-router-dropped-fields"] = ",".join(routed.dropped_fields)
+                trace.model = model
+                if stream and resp.status == 200:
+                    upstream_s += time.perf_counter() - sent
+                    out_headers["x-router-overhead-ms"] = self._overhead(started, upstream_s)
+                    relay = self._relay(resp, model, reservation, routed.prompt_tokens, strip_usage, trace)
+                    return ChatResult(
+                        200, resp.content_type, out_headers, stream=Relay(relay, self._closer(resp, reservation))
+                    )
+                data = await resp.read()
                 upstream_s += time.perf_counter() - sent
+                if resp.status == 200:
+                    await self._account_json(model, reservation, data, resp.passthrough_headers, routed, trace.task_key)
+                else:
+                    self._release(reservation)
                 out_headers["x-router-overhead-ms"] = self._overhead(started, upstream_s)
-                relay = self._relay(resp, model, reservation, routed.prompt_tokens, strip_usage, trace)
-                return ChatResult(200, resp.content_type, out_headers, stream=relay)
-            data = await resp.read()
-            upstream_s += time.perf_counter() - sent
-            if resp.status == 200:
-                await self._account_json(model, reservation, data, resp.passthrough_headers, routed, trace.task_key)
-            else:
+                return ChatResult(resp.status, resp.content_type, out_headers, body=data)
+            except BaseException:
+                # Cancelled (the client left mid-request) or anything unforeseen: nothing may stay
+                # reserved against the budgets, and a half-open circuit's trial ends untested.
                 self._release(reservation)
-            out_headers["x-router-overhead-ms"] = self._overhead(started, upstream_s)
-            return ChatResult(resp.status, resp.content_type, out_headers, body=data)
+                self.breaker.abandon(model)
+                raise
         if last_error is None:  # every candidate was skipped before any was tried
             last_error = NoModelAvailable("No candidate model could be tried.")
         last_error.message = f"{last_error.message} (tried: {', '.join(tried) or 'none'})"
@@ -349,6 +382,13 @@ class ChatService:
         if self.metrics is not None:
             self.metrics.usage(row.model, row.prompt_tokens, row.completion_tokens, row.cost_usd)
         await self.budget.settle(reservation, row)
+
+    def _closer(self, resp: UpstreamResponse, reservation: Reservation | None) -> Callable[[], None]:
+        def close() -> None:
+            resp.close()
+            self._release(reservation)
+
+        return close
 
     def _release(self, reservation: Reservation | None) -> None:
         if reservation is not None:

@@ -6,6 +6,7 @@
     │   └── BodyTooLarge             (413, code=request_too_large)
     ├── ModelNotFound                (404, code=model_not_found)
     ├── NoModelAvailable             (503, code=no_model_available)
+    ├── LedgerWriteFailed            (500, code=ledger_write_failed)
     └── UpstreamError                (502, upstream_error)
         ├── UpstreamUnreachable      (502, code=upstream_unreachable)
         ├── UpstreamUnavailable      (503, code=upstream_unavailable)
@@ -63,6 +64,10 @@ class NoModelAvailable(RouterError):
     status_code = 503
     error_type = "service_unavailable"
     code = "no_model_available"
+
+
+class LedgerWriteFailed(RouterError):
+    code = "ledger_write_failed"
 
 
 class UpstreamError(RouterError):
