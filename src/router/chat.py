@@ -37,6 +37,7 @@ from src.router.errors import (
     UpstreamError,
     UpstreamUnavailable,
     sse_error_event,
+    upstream_error_body,
 )
 from src.router.features import conversation, explicit_task, is_virtual, parse_body
 from src.router.ledger import SpendRow
@@ -306,13 +307,11 @@ class ChatService:
                         model, f"HTTP {resp.status}", retry_after_s=retry_after if resp.status == 429 else None
                     )
                     if not last:
-                        detail = await resp.read()
+                        await resp.read()  # drained, not quoted: upstream text may name addresses
                         upstream_s += time.perf_counter() - sent
                         self._release(reservation)
                         log.warning("upstream_status", model=model, status=resp.status)
-                        last_error = UpstreamUnavailable(
-                            f"{model} answered {resp.status}: {detail[:200].decode('utf-8', 'replace')}"
-                        )
+                        last_error = UpstreamUnavailable(f"{model} answered {resp.status}.")
                         self._fallback(candidates, index, f"status_{resp.status}")
                         continue
                 else:
@@ -336,12 +335,15 @@ class ChatService:
                     )
                 data = await resp.read()
                 upstream_s += time.perf_counter() - sent
+                content_type = resp.content_type
+                if resp.status >= 400:
+                    data, content_type = upstream_error_body(data), "application/json"
                 if resp.status == 200:
                     await self._account_json(model, reservation, data, resp.passthrough_headers, routed, trace.task_key)
                 else:
                     self._release(reservation)
                 out_headers["x-router-overhead-ms"] = self._overhead(started, upstream_s)
-                return ChatResult(resp.status, resp.content_type, out_headers, body=data)
+                return ChatResult(resp.status, content_type, out_headers, body=data)
             except BaseException:
                 # Cancelled (the client left mid-request) or anything unforeseen: nothing may stay
                 # reserved against the budgets, and a half-open circuit's trial ends untested.

@@ -20,6 +20,7 @@ import orjson
 from dotenv import dotenv_values
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -244,7 +245,16 @@ def create_app(
             if session is not None:
                 await session.close()
 
-    app = FastAPI(title="Multi-LLM policy router", version="0.1.0", lifespan=lifespan)
+    # The documentation routes are declared below, behind the key check like every other route
+    # that tells more than "alive" (with no keys configured, the loopback bind is the boundary).
+    app = FastAPI(
+        title="Multi-LLM policy router",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
 
     @app.exception_handler(RouterError)
     async def _router_error(request: Request, exc: RouterError) -> Response:
@@ -269,8 +279,19 @@ def create_app(
     async def health() -> Response:
         return _json({"status": "ok"})
 
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_document(request: Request) -> Response:
+        auth.check(request.headers)
+        return _json(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> Response:
+        auth.check(request.headers)
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - docs")
+
     @app.get("/ready")
     async def ready(request: Request) -> Response:
+        auth.check(request.headers)  # it names backends and their state
         snap = request.app.state.monitor.snapshot
         if snap is None:
             return _json({"ready": False, "litellm": "not probed yet", "models": {}}, 503)
@@ -313,6 +334,8 @@ def create_app(
 
     @app.get("/metrics")
     async def prometheus_metrics(request: Request) -> Response:
+        if not settings.metrics_public:  # spend, budgets and backends: a key, unless opened for scrapers
+            auth.check(request.headers)
         body = exposition(metrics, request.app.state.state_collector)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 

@@ -247,3 +247,17 @@ def test_a_stream_the_client_abandons_is_charged_for_the_output_it_received(rig:
     assert model == "gpt-mini"
     assert completion >= 2  # the words that reached the client were generated and billed
     assert cost == pytest.approx(prompt * MINI_IN + completion * MINI_OUT)
+
+
+# -- 10. what clients are told about the backends --------------------------------------------------
+def test_clients_never_learn_where_a_backend_lives(rig: Rig) -> None:
+    address = rig.stub.url.removeprefix("http://")
+    ok = rig.post(hello("claude-sonnet", max_tokens=8))
+    assert ok.status_code == 200
+    assert "x-litellm-model-api-base" not in ok.headers
+    assert all(address not in v for v in ok.headers.values())
+    rig.stub.modes["local-small"] = "status:500"
+    failed = rig.post(hello("local-small", max_tokens=8))
+    assert failed.status_code >= 500
+    assert set(failed.json()["error"]) == {"message", "type", "param", "code"}
+    assert address not in failed.text and "127.0.0.1" not in failed.text

@@ -74,3 +74,26 @@ def test_empty_key_settings_from_env_example_mean_no_keys(tmp_path: Path, monkey
     s = Settings(_env_file=None)
     assert s.api_keys() == ()
     assert s.admin_key_value() is None
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/ready", "/docs", "/openapi.json"])
+async def test_with_keys_configured_what_shows_spend_or_backends_needs_a_key(
+    locked: httpx.AsyncClient, path: str
+) -> None:
+    resp = await locked.get(path)
+    assert resp.status_code == 401, resp.text
+    assert resp.json()["error"]["code"] == "invalid_api_key"
+    assert (await locked.get(path, headers=bearer(CLIENT_KEY))).status_code in (200, 503)  # 503: not ready yet
+
+
+async def test_metrics_public_opens_only_the_metrics(settings: Settings) -> None:
+    s = settings.model_copy(update={"router_api_keys": SecretStr(CLIENT_KEY), "metrics_public": True})
+    async with in_process(make_app(s)) as c:
+        assert (await c.get("/metrics")).status_code == 200
+        assert (await c.get("/ready")).status_code == 401
+        assert (await c.get("/openapi.json")).status_code == 401
+
+
+async def test_without_keys_the_documentation_stays_open(client: httpx.AsyncClient) -> None:
+    assert "/v1/chat/completions" in (await client.get("/openapi.json")).json()["paths"]
+    assert (await client.get("/docs")).status_code == 200

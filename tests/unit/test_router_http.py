@@ -9,6 +9,7 @@ import httpx
 import orjson
 import pytest
 
+from src.router.errors import upstream_error_body
 from src.router.settings import Settings
 from tests.support.openai_stub import StubUpstream, recorded_sse_events
 from tests.support.router_harness import MASTER_KEY, in_process, make_app, running_router, write_configs
@@ -347,3 +348,35 @@ async def test_unknown_fields_are_dropped_by_default_and_refused_in_strict_mode(
         assert resp.status_code == expected
     err = assert_envelope(resp, 400, "unknown_field")
     assert err["param"] == "frobnicate" and "temperature" in str(err["message"])
+
+
+async def test_an_unreachable_litellm_is_reported_without_its_address(tmp_path: Path) -> None:
+    settings = write_configs(tmp_path, "http://127.0.0.1:9")  # nothing listens there
+    async with in_process(make_app(settings)) as c:
+        resp = await c.post(CHAT, json={"model": "local-small", "messages": [{"role": "user", "content": "x"}]})
+    assert resp.status_code in (502, 503), resp.text
+    assert "127.0.0.1" not in resp.text and ":9" not in resp.text
+
+
+def test_upstream_error_messages_keep_their_words_but_not_their_addresses() -> None:
+    raw = orjson.dumps(
+        {
+            "error": {
+                "message": "Connection error to http://10.1.2.3:8000/v1/chat/completions (host 10.1.2.3:8000)",
+                "type": "internal_server_error",
+                "param": None,
+                "code": "500",
+            }
+        }
+    )
+    err = orjson.loads(upstream_error_body(raw))["error"]
+    assert err == {
+        "message": "Connection error to [address] (host [address])",
+        "type": "internal_server_error",
+        "param": None,
+        "code": "500",
+    }
+    assert (
+        "10.1.2.3"
+        not in orjson.loads(upstream_error_body(b"<html>bad gateway at 10.1.2.3:80</html>"))["error"]["message"]
+    )
