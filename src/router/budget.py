@@ -41,6 +41,7 @@ class Reservation:
     model: str
     amount: float
     day: str = ""  # the UTC day it was made in
+    task: str | None = None  # the task whose spend ceiling it counts against
 
 
 def _keys(ts: float) -> tuple[str, str]:
@@ -144,6 +145,12 @@ def answering_model(catalog: Catalog, headers: Mapping[str, str], response_model
     return None
 
 
+class TaskCeilingReached(str):
+    """Why a request was refused: its task's spend ceiling, not a budget."""
+
+    __slots__ = ()
+
+
 class BudgetTracker:
     def __init__(
         self,
@@ -163,6 +170,7 @@ class BudgetTracker:
         self._daily: dict[str, float] = {}
         self._monthly: dict[str, float] = {}
         self._reserved: dict[int, Reservation] = {}
+        self._task_spent: dict[str, float] = {}  # task -> spend, all time (read from the ledger once)
         self._ids = itertools.count(1)
 
     async def open(self) -> None:
@@ -247,13 +255,33 @@ class BudgetTracker:
                 ratio[m.name] = max(ratios)
         return BudgetSnapshot(spent_ratio=ratio, capped=capped)
 
-    def reserve(self, model_name: str, amount: float) -> Reservation | str:
-        """Reserve for a request about to be sent; a string says why the model is capped."""
+    def task_capped(self, task: str, ceiling: float, amount: float) -> str | None:
+        """Why a request may not reserve `amount` more against a task's spend ceiling, or None."""
+        if amount == 0:
+            return None  # a free model adds no spend
+        spent = self._task_spent.get(task)
+        if spent is None:
+            spent = self._task_spent[task] = self.ledger.task_cost(task)
+        reserved = sum(r.amount for r in self._reserved.values() if r.task == task)
+        if spent + reserved + amount > ceiling:
+            return TaskCeilingReached(
+                f"task {task!r} spend ceiling (max_cost_usd): ${spent:.4f} spent + ${reserved:.4f} in flight"
+                f" + ${amount:.4f} for this request > ${ceiling:.4f}"
+            )
+        return None
+
+    def reserve(
+        self, model_name: str, amount: float, *, task: str | None = None, ceiling: float | None = None
+    ) -> Reservation | str:
+        """Reserve for a request about to be sent; a string says why the model is capped (a budget,
+        or the task's spend ceiling when `task` and `ceiling` are given)."""
         self._roll()
         why = self.why_capped(model_name, amount)
+        if why is None and task is not None and ceiling is not None:
+            why = self.task_capped(task, ceiling, amount)
         if why is not None:
             return why
-        r = Reservation(next(self._ids), model_name, amount, self._day)
+        r = Reservation(next(self._ids), model_name, amount, self._day, task)
         self._reserved[r.id] = r
         return r
 
@@ -264,6 +292,8 @@ class BudgetTracker:
         """Replace the reservation with the real spend (immediately, for the next request's
         admission) and return once the row is durable."""
         self._reserved.pop(reservation.id, None)
+        if reservation.task is not None and reservation.task in self._task_spent:
+            self._task_spent[reservation.task] += row.cost_usd
         if row.cost_usd == 0:
             self.ledger.tally(row)  # free: counted, written with the next flush
             return

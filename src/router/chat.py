@@ -16,12 +16,14 @@ from typing import Any
 import orjson
 import structlog
 
+from src.router.auth import Forbidden
 from src.router.availability import AvailabilityMonitor
 from src.router.breaker import CircuitBreaker, parse_retry_after
 from src.router.budget import (
     BadUsage,
     BudgetTracker,
     Reservation,
+    TaskCeilingReached,
     answering_model,
     cost_of,
     input_tokens,
@@ -47,6 +49,7 @@ from src.router.policy import Classification, Decision, LoadSnapshot, ModelState
 from src.router.request_fields import OPENAI_CHAT, FieldPolicy, sanitize_fields
 from src.router.rules import RulesFile
 from src.router.sse import StreamUsage, relay_events
+from src.router.task_keys import TaskClaims
 from src.router.tasks import virtual_model_names
 from src.router.upstream import Target, Upstream, UpstreamResponse
 
@@ -92,18 +95,6 @@ def _max_output(body: Mapping[str, Any]) -> int | None:
     return None
 
 
-TASK_KEY_PREFIX = "sk-task-"
-
-
-def task_key_of(headers: Mapping[str, str]) -> str | None:
-    """The coordinator gives each task step a key `sk-task-<id>`; usage is attributed to <id>."""
-    auth = headers.get("authorization", "")
-    if not auth.startswith("Bearer " + TASK_KEY_PREFIX):
-        return None
-    key = auth[len("Bearer " + TASK_KEY_PREFIX) :].strip().partition(".")[0]  # drop the signature
-    return key[:128] if key and key.isprintable() else None
-
-
 @dataclass(slots=True)
 class _Trace:
     """What one request's metrics need to know, filled in as the request goes."""
@@ -112,6 +103,7 @@ class _Trace:
     decision: Decision | None = None
     model: str | None = None  # the model that answered
     task_key: str | None = None
+    claims: TaskClaims | None = None
 
 
 def _outcome(status: int) -> str:
@@ -220,8 +212,10 @@ class ChatService:
         decision = decide(features, self._rules(), self._availability_now(snapshot.models), load, budget)
         return RoutedRequest(body, decision, tokens, max_out, tuple(dropped))
 
-    async def complete(self, raw: bytes, headers: Mapping[str, str]) -> ChatResult:
-        trace = _Trace(time.perf_counter(), task_key=task_key_of(headers))
+    async def complete(self, raw: bytes, headers: Mapping[str, str], claims: TaskClaims | None = None) -> ChatResult:
+        """Serve one request; `claims` are those of the caller's task key (from the authenticator):
+        usage is attributed to it, and its allowed models and spend ceiling are enforced."""
+        trace = _Trace(time.perf_counter(), task_key=claims.attribution if claims else None, claims=claims)
         try:
             result = await self._complete(raw, headers, trace)
         except NoModelAvailable:
@@ -267,8 +261,18 @@ class ChatService:
                 strip_usage = True
 
         candidates = (decision.model, *decision.fallbacks)
+        claims = trace.claims
+        if claims is not None and claims.models is not None:
+            candidates = tuple(m for m in candidates if claims.allows_model(m))
+            if not candidates:
+                raise Forbidden(
+                    f"This task key (task {claims.task!r}) may use only: {', '.join(claims.models) or 'no model'}; "
+                    f"the request would be served by {', '.join((decision.model, *decision.fallbacks))}.",
+                    code="model_not_allowed",
+                )
         upstream_s = 0.0  # time spent waiting on upstreams; the rest is the router's own overhead
         tried: list[str] = []
+        ceiling_reasons: list[str] = []
         last_error: RouterError | None = None
         for index, model in enumerate(candidates):
             last = index == len(candidates) - 1
@@ -277,9 +281,16 @@ class ChatService:
             reservation: Reservation | str | None = None
             if why_not is None and catalog_model is not None:
                 estimate = self.budget.estimate(catalog_model, routed.prompt_tokens, routed.max_output_tokens)
-                reservation = self.budget.reserve(model, estimate)
+                reservation = self.budget.reserve(
+                    model,
+                    estimate,
+                    task=claims.task if claims is not None else None,
+                    ceiling=claims.max_cost_usd if claims is not None else None,
+                )
                 if isinstance(reservation, str):
                     why_not = reservation
+                    if isinstance(reservation, TaskCeilingReached):
+                        ceiling_reasons.append(reservation)
             if why_not is not None:
                 last_error = UpstreamUnavailable(f"{model} skipped: {why_not}")
                 self._fallback(candidates, index, "budget_capped" if isinstance(reservation, str) else "circuit_open")
@@ -350,6 +361,8 @@ class ChatService:
                 self._release(reservation)
                 self.breaker.abandon(model)
                 raise
+        if not tried and ceiling_reasons and len(ceiling_reasons) == len(candidates):
+            raise Forbidden(f"The task's spend ceiling is reached: {ceiling_reasons[0]}.", code="task_budget_exhausted")
         if last_error is None:  # every candidate was skipped before any was tried
             last_error = NoModelAvailable("No candidate model could be tried.")
         last_error.message = f"{last_error.message} (tried: {', '.join(tried) or 'none'})"

@@ -25,7 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from src.router.auth import Authenticator
+from src.router.auth import Authenticator, Forbidden
 from src.router.availability import AvailabilityMonitor
 from src.router.breaker import CircuitBreaker
 from src.router.budget import BudgetTracker
@@ -311,9 +311,11 @@ def create_app(
 
     @app.post("/v1/chat/completions", openapi_extra=CHAT_REQUEST_DOC)
     async def chat_completions(request: Request) -> Response:
-        auth.check(request.headers)
+        claims = auth.check(request.headers)
         raw = await _read_body(request, settings.max_body_bytes)
-        result = await unless_disconnected(request.receive, request.app.state.chat.complete(raw, request.headers))
+        result = await unless_disconnected(
+            request.receive, request.app.state.chat.complete(raw, request.headers, claims)
+        )
         if result is None:
             return Response(status_code=499)  # the client is gone; nobody reads this
         if result.stream is not None:
@@ -346,7 +348,9 @@ def create_app(
 
     @app.get("/v1/usage")
     async def usage_report(request: Request, task_key: str) -> Response:
-        auth.check(request.headers)
+        claims = auth.check(request.headers)
+        if claims is not None and not claims.owns_usage(task_key):
+            raise Forbidden(f"This task key may read only task {claims.task!r}'s usage.")
         ledger = request.app.state.chat.budget.ledger
         await ledger.flush()  # free requests are tallied in memory: write them first
         return _json(await asyncio.to_thread(ledger.usage_for, task_key))

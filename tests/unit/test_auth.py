@@ -8,8 +8,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from src.router.auth import signed_task_key
 from src.router.settings import Settings
+from src.router.task_keys import mint
 from tests.support.router_harness import in_process, make_app
 
 CLIENT_KEY, ADMIN_KEY = "sk-client-0123456789abcdef", "sk-admin-fedcba9876543210"
@@ -45,9 +45,9 @@ async def test_requests_without_a_valid_key_get_401(locked: httpx.AsyncClient) -
 
 
 async def test_either_configured_key_and_a_signed_task_key_are_accepted(locked: httpx.AsyncClient) -> None:
-    for key in (CLIENT_KEY, "sk-second-key-0000000000", signed_task_key(CLIENT_KEY, "t1--plan")):
+    for key in (CLIENT_KEY, "sk-second-key-0000000000", mint(CLIENT_KEY, "t1", "plan")):
         assert (await locked.post("/v1/chat/completions", json=BODY, headers=bearer(key))).status_code == 200
-    forged = signed_task_key("sk-not-a-router-key", "t1--plan")
+    forged = mint("sk-not-a-router-key", "t1", "plan")
     assert (await locked.post("/v1/chat/completions", json=BODY, headers=bearer(forged))).status_code == 401
     assert (await locked.post("/v1/chat/completions", json=BODY, headers=bearer("sk-task-t1--plan"))).status_code == 401
 
