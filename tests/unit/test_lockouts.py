@@ -83,3 +83,20 @@ async def test_reservations_from_an_earlier_day_do_not_count_in_the_new_one(tmp_
         assert not isinstance(tracker.reserve("claude-sonnet", 0.9), str)
     finally:
         await tracker.close()
+
+
+async def test_a_stream_the_upstream_cuts_is_recorded_with_its_output_before_the_error_event(
+    settings: Settings, stub: tuple[StubUpstream, str]
+) -> None:
+    upstream, _ = stub
+    settings.routing_rules.write_text(budget_rules(1.0))
+    upstream.mode = "cut"  # the connection drops after the fourth event: no usage chunk, no [DONE]
+    async with running_router(app_with_key(settings)) as base, httpx.AsyncClient(base_url=base, timeout=5) as c:
+        await ready(c)
+        async with c.stream("POST", CHAT, json={**review(content="x" * 48), "stream": True}) as resp:
+            raw = b"".join([chunk async for chunk in resp.aiter_raw()])
+        assert b'"error"' in raw and raw.endswith(b"data: [DONE]\n\n")
+        # Read as soon as the client has the last event: the spend is already counted.
+        spent = (await c.get("/v1/budget")).json()["spend_today_by_model"]["claude-sonnet"]
+    prompt_only = 12 * 0.000003
+    assert spent > prompt_only  # the text that was generated and relayed is charged too
