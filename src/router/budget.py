@@ -19,20 +19,17 @@ is zero is never capped: it cannot add spend.
 from __future__ import annotations
 
 import itertools
-import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
 from src.router.catalog import Catalog, CatalogModel
-from src.router.features import CHARS_PER_TOKEN
 from src.router.ledger import Ledger, SpendRow
 from src.router.policy import BudgetSnapshot
 from src.router.rules import Budget, BudgetScope, Period
+from src.router.spend import cost_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,102 +44,6 @@ class Reservation:
 def _keys(ts: float) -> tuple[str, str]:
     day = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
     return day, day[:7]
-
-
-def cost_of(model: CatalogModel, prompt_tokens: int, completion_tokens: int) -> float:
-    return prompt_tokens * model.input_cost_per_token + completion_tokens * model.output_cost_per_token
-
-
-# -- estimating a request before it is sent ------------------------------------------------------
-# An image costs at most ~1,600 input tokens at Anthropic (1.15 megapixels / 750) and ~1,100 at
-# OpenAI (high detail, 2048x768 tiles); its base64 bytes say nothing about that.
-IMAGE_TOKENS = 1600
-_IMAGE_PART_TYPES = frozenset({"image_url", "image", "input_image"})
-# What else in a body is sent to the model as input, beside `messages`: counted as JSON text.
-_INPUT_FIELDS = ("tools", "functions", "tool_choice", "response_format", "system", "prediction")
-
-
-def _text_and_images(value: object) -> tuple[int, int]:
-    """(characters of text, images) in a message part: strings are measured (the keys of the
-    structure around them are not: they are the message format, a few tokens), images counted."""
-    if isinstance(value, str):
-        return len(value), 0
-    if isinstance(value, dict):
-        if value.get("type") in _IMAGE_PART_TYPES:
-            return 0, 1
-        value = list(value.values())
-    if isinstance(value, list):
-        chars = images = 0
-        for item in value:
-            c, i = _text_and_images(item)
-            chars, images = chars + c, images + i
-        return chars, images
-    return 0, 0
-
-
-def input_tokens(body: Mapping[str, Any]) -> int:
-    """An estimate of every input token a request sends: each message's content, tool calls and
-    their arguments, tool results; the tool/function schemas, `tool_choice`, `response_format`
-    as their JSON text; and a fixed `IMAGE_TOKENS` per image."""
-    chars = images = 0
-    messages = body.get("messages")
-    for msg in messages if isinstance(messages, list) else ():
-        if isinstance(msg, dict):
-            c, i = _text_and_images([msg.get(k) for k in ("content", "tool_calls", "function_call", "name")])
-            chars, images = chars + c, images + i
-    for name in _INPUT_FIELDS:
-        value = body.get(name)
-        if isinstance(value, str):
-            chars += len(value)
-        elif value is not None:
-            c, i = _text_and_images(value) if name == "system" else (len(orjson.dumps(value)), 0)
-            chars, images = chars + c, images + i
-    return math.ceil(chars / CHARS_PER_TOKEN) + images * IMAGE_TOKENS
-
-
-# -- reading what an answer cost ----------------------------------------------------------------
-MAX_USAGE_TOKENS = 100_000_000  # far beyond any context window: anything larger is a bad value
-
-
-class BadUsage(ValueError):
-    """An upstream reported token counts that cannot be real."""
-
-
-def usage_tokens(usage: Mapping[str, Any]) -> tuple[int, int]:
-    """(prompt, completion) tokens from an OpenAI-style `usage`, or `input_tokens`/`output_tokens`
-    (Anthropic's names); BadUsage for negative, fractional, non-numeric or absurd values."""
-    out = []
-    for names in (("prompt_tokens", "input_tokens"), ("completion_tokens", "output_tokens")):
-        value: object = next((usage[n] for n in names if usage.get(n) is not None), 0)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise BadUsage(f"usage.{names[0]} is {value!r}, not a number")
-        if not math.isfinite(value) or value < 0 or value > MAX_USAGE_TOKENS or value != int(value):
-            raise BadUsage(f"usage.{names[0]} is {value!r}: not a token count (0..{MAX_USAGE_TOKENS:,})")
-        out.append(int(value))
-    return out[0], out[1]
-
-
-def reported_cost(value: object) -> float | None:
-    """LiteLLM's own figure for an answer (`x-litellm-response-cost`, or `usage.cost` in a stream)."""
-    try:
-        cost = float(value) if isinstance(value, str | int | float) and not isinstance(value, bool) else None
-    except ValueError:
-        return None
-    return cost if cost is not None and math.isfinite(cost) and 0 <= cost < 1e6 else None
-
-
-MODEL_GROUP_HEADER = "x-litellm-model-group"
-
-
-def answering_model(catalog: Catalog, headers: Mapping[str, str], response_model: object) -> str | None:
-    """The catalog model that really answered, as LiteLLM reports it: its model-group header;
-    without one (a direct backend), the response's `model` when that is a catalog name."""
-    group = headers.get(MODEL_GROUP_HEADER)
-    if group and catalog.get(group) is not None:
-        return group
-    if isinstance(response_model, str) and catalog.get(response_model) is not None:
-        return response_model
-    return None
 
 
 class TaskCeilingReached(str):

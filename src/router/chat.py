@@ -19,17 +19,7 @@ import structlog
 from src.router.auth import Forbidden
 from src.router.availability import AvailabilityMonitor
 from src.router.breaker import CircuitBreaker, parse_retry_after
-from src.router.budget import (
-    BadUsage,
-    BudgetTracker,
-    Reservation,
-    TaskCeilingReached,
-    answering_model,
-    cost_of,
-    input_tokens,
-    reported_cost,
-    usage_tokens,
-)
+from src.router.budget import BudgetTracker, Reservation, TaskCeilingReached
 from src.router.catalog import Catalog
 from src.router.classifier import Classifier
 from src.router.errors import (
@@ -48,7 +38,8 @@ from src.router.metrics import CANCELLED, CLIENT_ERROR, OK, REJECTED, UPSTREAM_E
 from src.router.policy import Classification, Decision, LoadSnapshot, ModelState, RequestFeatures, decide
 from src.router.request_fields import OPENAI_CHAT, FieldPolicy, sanitize_fields
 from src.router.rules import RulesFile
-from src.router.sse import StreamUsage, relay_events
+from src.router.spend import input_tokens, price_answer
+from src.router.sse import Relay, StreamUsage, relay_events
 from src.router.task_keys import TaskClaims
 from src.router.tasks import virtual_model_names
 from src.router.upstream import Target, Upstream, UpstreamResponse
@@ -112,30 +103,6 @@ def _outcome(status: int) -> str:
 
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.3f}"
-
-
-class Relay:
-    """A relayed stream that can be closed before its first event: then `on_unstarted` runs
-    (an async generator that never started runs no `finally`, so its reservation would leak)."""
-
-    def __init__(self, events: AsyncIterator[bytes], on_unstarted: Callable[[], None]) -> None:
-        self._events = events
-        self._on_unstarted: Callable[[], None] | None = on_unstarted
-
-    def __aiter__(self) -> Relay:
-        return self
-
-    async def __anext__(self) -> bytes:
-        self._on_unstarted = None
-        return await self._events.__anext__()
-
-    async def aclose(self) -> None:
-        callback, self._on_unstarted = self._on_unstarted, None
-        if callback is not None:
-            callback()
-        close = getattr(self._events, "aclose", None)
-        if close is not None:
-            await close()
 
 
 class ChatService:
@@ -421,31 +388,21 @@ class ChatService:
     ) -> SpendRow:
         """The spend of one answer, priced by the model that answered; `estimate` (prompt,
         completion tokens) stands in when the upstream reported no usable `usage`."""
-        answered = answering_model(self._catalog, headers, response_model) or chosen
-        if answered != chosen:
-            # LiteLLM answered with another model (a fallback of its own): charge what was used.
-            log.error("answered_by_another_model", chosen=chosen, answered=answered)
+        priced = price_answer(self._catalog, chosen, headers, response_model, usage, estimate)
+        if priced.model != chosen:
+            # LiteLLM answered with another model (a fallback of its own): charged to the one used.
+            log.error("answered_by_another_model", chosen=chosen, answered=priced.model)
             if self.metrics is not None:
-                self.metrics.model_mismatch(chosen, answered)
-        catalog_model = self._catalog.get(answered)
-        assert catalog_model is not None
-        prompt, completion = estimate
-        if usage:
-            try:
-                prompt, completion = usage_tokens(usage)
-            except BadUsage as exc:
-                log.error("bad_usage", model=answered, error=str(exc))
-        cost = cost_of(catalog_model, prompt, completion)
-        litellm_cost = reported_cost(headers.get("x-litellm-response-cost") or (usage or {}).get("cost"))
-        if litellm_cost is not None and litellm_cost > cost:
-            cost = litellm_cost  # never record less than LiteLLM says the answer cost
+                self.metrics.model_mismatch(chosen, priced.model)
+        if priced.bad_usage is not None:
+            log.error("bad_usage", model=priced.model, error=priced.bad_usage)
         return SpendRow(
             ts=time.time(),
-            model=answered,
-            provider=catalog_model.provider,
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            cost_usd=cost,
+            model=priced.model,
+            provider=priced.provider,
+            prompt_tokens=priced.prompt_tokens,
+            completion_tokens=priced.completion_tokens,
+            cost_usd=priced.cost_usd,
             response_id=response_id if isinstance(response_id, str) else None,
             task_key=task,
         )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,3 +113,27 @@ async def relay_events(
             yield b"".join(out)
     if buf.strip() and _inspect(buf, state, strip_usage_chunk):
         yield buf
+
+
+class Relay:
+    """A relayed stream that can be closed before its first event: then `on_unstarted` runs
+    (an async generator that never started runs no `finally`, so its reservation would leak)."""
+
+    def __init__(self, events: AsyncIterator[bytes], on_unstarted: Callable[[], None]) -> None:
+        self._events = events
+        self._on_unstarted: Callable[[], None] | None = on_unstarted
+
+    def __aiter__(self) -> Relay:
+        return self
+
+    async def __anext__(self) -> bytes:
+        self._on_unstarted = None
+        return await self._events.__anext__()
+
+    async def aclose(self) -> None:
+        callback, self._on_unstarted = self._on_unstarted, None
+        if callback is not None:
+            callback()
+        close = getattr(self._events, "aclose", None)
+        if close is not None:
+            await close()

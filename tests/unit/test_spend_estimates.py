@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from src.router.budget import IMAGE_TOKENS, BadUsage, input_tokens, reported_cost, usage_tokens
+from src.router.spend import IMAGE_TOKENS, BadUsage, input_tokens, reported_cost, usage_tokens
 from src.router.sse import StreamUsage, relay_events
 from tests.support.openai_stub import recorded_sse_events
 
