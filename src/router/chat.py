@@ -38,7 +38,7 @@ from src.router.metrics import CANCELLED, CLIENT_ERROR, OK, REJECTED, UPSTREAM_E
 from src.router.policy import Classification, Decision, LoadSnapshot, ModelState, RequestFeatures, decide
 from src.router.request_fields import OPENAI_CHAT, FieldPolicy, sanitize_fields
 from src.router.rules import RulesFile
-from src.router.spend import input_tokens, price_answer
+from src.router.spend import input_tokens, output_tokens_of, price_answer
 from src.router.sse import Relay, StreamUsage, relay_events
 from src.router.task_keys import TaskClaims
 from src.router.tasks import virtual_model_names
@@ -427,9 +427,13 @@ class ChatService:
         usage = parsed.get("usage") if isinstance(parsed.get("usage"), dict) else None
         catalog_model = self._catalog.get(model)
         assert catalog_model is not None
-        # Without usage, assume the worst the request allowed (what was reserved).
-        worst = (routed.prompt_tokens, self.budget.output_ceiling(catalog_model, routed.max_output_tokens))
-        row = self._row(model, headers, parsed.get("model"), usage, parsed.get("id"), worst, task)
+        # Without usage: the text it holds, or, unreadable, the worst the request allowed.
+        written = output_tokens_of(parsed)
+        if written is None:
+            written = self.budget.output_ceiling(catalog_model, routed.max_output_tokens)
+        row = self._row(
+            model, headers, parsed.get("model"), usage, parsed.get("id"), (routed.prompt_tokens, written), task
+        )
         await self._settle(reservation, row)
 
     async def _relay(

@@ -69,6 +69,21 @@ def input_tokens(body: Mapping[str, Any]) -> int:
     return math.ceil(chars / CHARS_PER_TOKEN) + images * IMAGE_TOKENS
 
 
+def output_tokens_of(answer: Mapping[str, Any]) -> int | None:
+    """An estimate of a chat.completion's output tokens from its text and tool calls, for an
+    answer that reported no usage; None when it has no readable choices."""
+    choices = answer.get("choices")
+    if not isinstance(choices, list) or not choices:
+        return None
+    chars = 0
+    for choice in choices:
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if isinstance(message, dict):
+            c, _ = _text_and_images([message.get(k) for k in ("content", "reasoning_content", "tool_calls")])
+            chars += c
+    return math.ceil(chars / CHARS_PER_TOKEN)
+
+
 # -- reading what an answer cost ----------------------------------------------------------------
 MAX_USAGE_TOKENS = 100_000_000  # far beyond any context window: anything larger is a bad value
 

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from src.router.spend import IMAGE_TOKENS, BadUsage, input_tokens, reported_cost, usage_tokens
+from src.router.spend import IMAGE_TOKENS, BadUsage, input_tokens, output_tokens_of, reported_cost, usage_tokens
 from src.router.sse import StreamUsage, relay_events
 from tests.support.openai_stub import recorded_sse_events
 
@@ -81,3 +81,9 @@ def test_a_stream_cut_before_its_usage_chunk_still_counts_the_text_it_relayed() 
     assert state.usage is None
     assert state.output_chars == len(text.replace("\\\\", "\\"))
     assert state.output_tokens_estimate >= state.chunks_with_output > 10
+
+
+def test_an_answer_without_usage_is_estimated_from_its_text() -> None:
+    answer = {"choices": [{"message": {"role": "assistant", "content": "w" * 400}}]}
+    assert output_tokens_of(answer) == 100
+    assert output_tokens_of({"error": "no choices"}) is None
