@@ -194,7 +194,8 @@ class Coordinator:
                 git(worktree, "reset", "-q", "--hard", last.workspace.base_ref)
                 git(worktree, "clean", "-qfd")
         base = head(worktree)
-        key = task_key(card.task, role, max_cost_usd=card.max_cost_usd)
+        # The key dies soon after the step's deadline; the card's cost cap is the router's to enforce.
+        key = task_key(card.task, role, max_cost_usd=card.max_cost_usd, ttl_s=card.timeout_s + 600)
         is_review = role == "review"
         assignment = Message(
             msg_type=MsgType.REVIEW_REQUEST if is_review else MsgType.TASK_ASSIGNMENT,
