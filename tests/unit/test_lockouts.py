@@ -19,6 +19,7 @@ from src.router.catalog import load_catalog
 from src.router.ledger import Ledger
 from src.router.rules import Budget, BudgetScope, Period
 from src.router.settings import Settings
+from src.router.sse import Relay
 from tests.support.openai_stub import StubUpstream
 from tests.support.router_harness import running_router
 from tests.unit.test_budget import CHAT, app_with_key, budget_rules, ready, review
@@ -100,3 +101,20 @@ async def test_a_stream_the_upstream_cuts_is_recorded_with_its_output_before_the
         spent = (await c.get("/v1/budget")).json()["spend_today_by_model"]["claude-sonnet"]
     prompt_only = 12 * 0.000003
     assert spent > prompt_only  # the text that was generated and relayed is charged too
+
+
+async def test_a_stream_closed_before_its_first_event_still_runs_its_release() -> None:
+    released: list[str] = []
+
+    async def events():  # type: ignore[no-untyped-def]
+        try:
+            yield b"data: 1\n\n"
+        finally:
+            released.append("generator")  # never runs for a generator that never started
+
+    unstarted = Relay(events(), lambda: released.append("unstarted"))
+    await unstarted.aclose()
+    started = Relay(events(), lambda: released.append("unstarted"))
+    assert await started.__anext__() == b"data: 1\n\n"
+    await started.aclose()
+    assert released == ["unstarted", "generator"]
