@@ -25,11 +25,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
+
 from src.router.catalog import Catalog, CatalogModel
 from src.router.ledger import Ledger, SpendRow
 from src.router.policy import BudgetSnapshot
 from src.router.rules import Budget, BudgetScope, Period
 from src.router.spend import cost_of
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,10 @@ class BudgetTracker:
         self._ids = itertools.count(1)
 
     async def open(self) -> None:
+        for m in self._catalog.models:
+            if m.priced and m.max_output_tokens is None:
+                # LiteLLM may let it write far more: its reservations can fall short of its answers.
+                log.warning("paid_model_without_max_output_tokens", model=m.name, reserving=self.default_output_tokens)
         self.ledger.open()
         self._daily, self._monthly = self.ledger.totals(self._day, self._month)
 
