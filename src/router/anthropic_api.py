@@ -27,40 +27,16 @@ import orjson
 
 from src.router import anthropic_sse
 from src.router.catalog import CatalogModel
-from src.router.errors import InvalidJSON, InvalidRequest, RouterError
-from src.router.features import MAX_MESSAGES, Conversation
+from src.router.errors import MAX_UPSTREAM_MESSAGE, InvalidJSON, InvalidRequest, RouterError, redact_addresses
+from src.router.features import CHARS_PER_TOKEN, MAX_MESSAGES, Conversation
+from src.router.request_fields import ANTHROPIC_MESSAGES
 from src.router.sse import StreamUsage
 from src.router.tasks import AUTO_MODEL
-from src.router.wire import Usage
 
 CLAUDE_PREFIX = "claude-"
 SYSTEM_REMINDER = "<system-reminder>"
 # Client headers LiteLLM (and Anthropic behind it) must see; everything else stays here.
 FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
-
-# Anthropic Messages request fields (STRICT_REQUEST_FIELDS refuses anything else).
-MESSAGES_FIELDS = frozenset(
-    {
-        "model",
-        "messages",
-        "system",
-        "max_tokens",
-        "metadata",
-        "stop_sequences",
-        "stream",
-        "temperature",
-        "top_k",
-        "top_p",
-        "tools",
-        "tool_choice",
-        "thinking",
-        "service_tier",
-        "container",
-        "context_management",
-        "output_config",
-        "mcp_servers",
-    }
-)
 
 # The router's error tree in Anthropic's vocabulary (https://docs.anthropic.com/en/api/errors).
 _ERROR_TYPES = {
@@ -197,19 +173,10 @@ class AnthropicWire:
     name = "anthropic"
     upstream_path = "/messages"
     allows_direct = False  # llama-server and vLLM speak chat-completions: LiteLLM translates
+    fields = ANTHROPIC_MESSAGES
 
     def parse(self, raw: bytes) -> dict[str, Any]:
         return parse(raw)
-
-    def check_fields(self, body: Mapping[str, Any]) -> None:
-        unknown = sorted(k for k in body if k not in MESSAGES_FIELDS)
-        if unknown:
-            raise InvalidRequest(
-                f"Unknown field(s) {', '.join(map(repr, unknown))}; STRICT_REQUEST_FIELDS is on and the Messages "
-                f"API takes: {', '.join(sorted(MESSAGES_FIELDS))}.",
-                param=unknown[0],
-                code="unknown_field",
-            )
 
     def conversation(self, body: Mapping[str, Any]) -> Conversation:
         return conversation(body)
@@ -246,13 +213,21 @@ class AnthropicWire:
     def forward_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         return {h: v for h in FORWARDED_HEADERS if (v := headers.get(h))}
 
-    def usage_of(self, usage: object) -> Usage | None:
+    def usage_of(self, usage: object) -> Mapping[str, Any] | None:
+        """Input tokens are the uncached ones plus those written to and read from the prompt
+        cache (llama-server reports most of a repeated prompt as cache reads)."""
         if not isinstance(usage, dict):
             return None
-        prompt = sum(
-            int(usage.get(k) or 0) for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-        )
-        return Usage(prompt, int(usage.get("output_tokens") or 0))
+        parts = [usage.get(k) for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")]
+        if not all(p is None or (isinstance(p, int) and not isinstance(p, bool)) for p in parts):
+            return usage  # as reported: price_answer refuses values that are not token counts
+        return {**usage, "input_tokens": sum(p or 0 for p in parts)}
+
+    def output_tokens_of(self, answer: Mapping[str, Any]) -> int | None:
+        content = answer.get("content")
+        if not isinstance(content, list):
+            return None
+        return -(-len(content_text(content)) // CHARS_PER_TOKEN)
 
     def relay(self, chunks: AsyncIterator[bytes], state: StreamUsage, *, strip_usage: bool) -> AsyncIterator[bytes]:
         return anthropic_sse.relay_events(chunks, state)
@@ -281,12 +256,15 @@ def upstream_error_body(status: int, data: bytes) -> bytes:
         parsed = orjson.loads(data)
     except orjson.JSONDecodeError:
         parsed = None
-    if isinstance(parsed, dict) and parsed.get("type") == "error":
-        return data
-    message = data.decode("utf-8", "replace")[:2000]
+    if isinstance(parsed, dict) and parsed.get("type") == "error" and isinstance(parsed.get("error"), dict):
+        err = parsed["error"]
+        clean = redact_addresses(str(err.get("message") or ""))[:MAX_UPSTREAM_MESSAGE]
+        return orjson.dumps({"type": "error", "error": {"type": str(err.get("type") or "api_error"), "message": clean}})
+    message = data.decode("utf-8", "replace")
     if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
         message = str(parsed["error"].get("message") or message)
-    return orjson.dumps(error_envelope(status, message))
+    clean = redact_addresses(message)[:MAX_UPSTREAM_MESSAGE] or "The upstream answered with an error."
+    return orjson.dumps(error_envelope(status, clean))
 
 
 ANTHROPIC = AnthropicWire()

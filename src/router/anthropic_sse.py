@@ -4,7 +4,9 @@ A stream is `message_start` (the message id and input token counts), content blo
 `message_delta` (the output token count so far, cumulative) and `message_stop`; `ping` and
 `error` events may come at any point. Events are forwarded unchanged as soon as each is
 complete; `state.saw_done` turns true as `message_stop` is read, before it is yielded, so the
-spend is recorded before the client sees the end.
+spend is recorded before the client sees the end. The generated text (text, thinking and tool
+input deltas) is counted as it passes, so that a stream cut before its last `message_delta` is
+still charged for what was generated (`StreamUsage.output_tokens_estimate`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import orjson
 
 from src.router.sse import StreamUsage
 
-_COUNTED = (b"message_start", b"message_delta", b"message_stop")
+_COUNTED = (b"message_start", b"message_delta", b"message_stop", b"content_block_delta")
+_DELTA_TEXT = ("text", "partial_json", "thinking")
 
 
 def _data(event: bytes) -> object:
@@ -29,15 +32,22 @@ def _data(event: bytes) -> object:
 def inspect(event: bytes, state: StreamUsage) -> None:
     state.events += 1
     if not any(kind in event for kind in _COUNTED):
-        return  # content deltas, pings: nothing to count (the common case, no JSON parse)
+        return  # block starts and stops, pings: nothing to count (no JSON parse)
     data = _data(event)
     if not isinstance(data, dict):
         return
     kind = data.get("type")
     usage = state.usage if state.usage is not None else {}
+    if kind == "content_block_delta" and isinstance(data.get("delta"), dict):
+        chars = sum(len(t) for k in _DELTA_TEXT if isinstance(t := data["delta"].get(k), str))
+        if chars:
+            state.output_chars += chars
+            state.chunks_with_output += 1
+        return
     if kind == "message_start" and isinstance(data.get("message"), dict):
         message = data["message"]
         state.response_id = message.get("id") if isinstance(message.get("id"), str) else None
+        state.model = message.get("model") if isinstance(message.get("model"), str) else None
         if isinstance(message.get("usage"), dict):
             usage.update(message["usage"])
     elif kind == "message_delta" and isinstance(data.get("usage"), dict):

@@ -89,8 +89,9 @@ class AvailabilityMonitor:
         except UpstreamError as exc:
             return ModelState(False, f"backend down: {exc.message}")
         if status >= 500:
-            return ModelState(False, f"backend unhealthy: GET {url} -> {status}")
-        return ModelState(True, f"backend up ({url} -> {status})", await self._context_window(model, data))
+            return ModelState(False, f"backend unhealthy: GET /models -> {status}")
+        # No address in the reason: clients see reasons.
+        return ModelState(True, f"backend up (GET /models -> {status})", await self._context_window(model, data))
 
     async def _context_window(self, model: CatalogModel, models: object) -> int | None:
         """The window the backend itself reports: vLLM's `max_model_len` in its model list, or

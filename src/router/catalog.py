@@ -37,13 +37,14 @@ class _ModelInfo(BaseModel):
     model_config = ConfigDict(extra="allow")
     input_cost_per_token: float = Field(default=0.0, ge=0)
     output_cost_per_token: float = Field(default=0.0, ge=0)
+    # What LiteLLM lets the model write when a request sets no max_tokens: the router reserves it,
+    # and lowers a larger `max_tokens` on /v1/messages to it.
+    max_output_tokens: int | None = Field(default=None, ge=1)
     # The router's own key: send this model's requests straight to its OpenAI-compatible
     # api_base (vLLM, llama-server), skipping LiteLLM's hop; LiteLLM stays the fallback.
     router_direct: bool = False
-    # LiteLLM's own keys for the model's limits: the router never sends a request whose prompt
-    # cannot fit (`max_input_tokens`), and lowers `max_tokens` to `max_output_tokens`.
+    # LiteLLM's own key for the context window: the router never sends a prompt that cannot fit.
     max_input_tokens: int | None = Field(default=None, gt=0)
-    max_output_tokens: int | None = Field(default=None, gt=0)
     # The router's own key: Anthropic Messages request fields this model cannot take (LiteLLM
     # refuses them with UnsupportedParamsError), removed before the request is forwarded to it.
     router_drop_params: list[ANTHROPIC_DROPPABLE] = Field(default_factory=list)
@@ -73,9 +74,13 @@ class CatalogModel:
     direct: bool = False  # model_info.router_direct
     backend_model: str = ""  # the name the backend itself knows (provider prefix removed)
     api_key: str | None = None  # a literal key from the config (never an os.environ/ reference)
+    max_output_tokens: int | None = None  # model_info.max_output_tokens
     max_input_tokens: int | None = None  # the context window, when known
-    max_output_tokens: int | None = None
     drop_params: tuple[str, ...] = ()  # Anthropic request fields this model cannot take
+
+    @property
+    def priced(self) -> bool:
+        return self.input_cost_per_token > 0 or self.output_cost_per_token > 0
 
     @property
     def is_local(self) -> bool:
@@ -148,8 +153,8 @@ def parse_catalog(data: object, *, source: str) -> Catalog:
                 direct=entry.model_info.router_direct,
                 backend_model=entry.litellm_params.model.partition("/")[2] or entry.litellm_params.model,
                 api_key=key if key and not key.startswith(ENV_PREFIX) else None,
-                max_input_tokens=entry.model_info.max_input_tokens,
                 max_output_tokens=entry.model_info.max_output_tokens,
+                max_input_tokens=entry.model_info.max_input_tokens,
                 drop_params=tuple(entry.model_info.router_drop_params),
             )
         )

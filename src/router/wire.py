@@ -15,21 +15,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
 
 from src.router.catalog import CatalogModel
-from src.router.errors import RouterError, error_bytes, sse_error_event
-from src.router.features import Conversation, check_known_fields, content_text, conversation, parse_body
+from src.router.errors import RouterError, error_bytes, sse_error_event, upstream_error_body
+from src.router.features import Conversation, content_text, conversation, parse_body
+from src.router.request_fields import OPENAI_CHAT, FieldPolicy
+from src.router.spend import output_tokens_of
 from src.router.sse import StreamUsage, relay_events
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    prompt_tokens: int
-    completion_tokens: int
 
 
 class WireFormat(Protocol):
@@ -38,12 +33,10 @@ class WireFormat(Protocol):
     name: str
     upstream_path: str  # appended to a target's /v1 base
     allows_direct: bool  # may be sent straight to an OpenAI-compatible backend (router_direct)
+    fields: FieldPolicy  # which request fields are forwarded (request_fields.py)
 
     def parse(self, raw: bytes) -> dict[str, Any]:
         """The body as a dict, validated enough to route it; InvalidRequest otherwise."""
-
-    def check_fields(self, body: Mapping[str, Any]) -> None:
-        """Refuse fields outside the API (STRICT_REQUEST_FIELDS)."""
 
     def conversation(self, body: Mapping[str, Any]) -> Conversation:
         """The texts the classifier reads and the size estimate, from the parsed body."""
@@ -66,8 +59,12 @@ class WireFormat(Protocol):
     def forward_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         """Client headers the upstream must see (e.g. anthropic-version)."""
 
-    def usage_of(self, usage: object) -> Usage | None:
-        """Token counts from a response's (or a stream's) `usage` object."""
+    def usage_of(self, usage: object) -> Mapping[str, Any] | None:
+        """A response's (or a stream's) `usage` as `spend.price_answer` reads it (prompt and
+        completion counts under OpenAI's or Anthropic's names), or None."""
+
+    def output_tokens_of(self, answer: Mapping[str, Any]) -> int | None:
+        """An estimate of an answer's output tokens from its text, for an answer without usage."""
 
     def relay(self, chunks: AsyncIterator[bytes], state: StreamUsage, *, strip_usage: bool) -> AsyncIterator[bytes]:
         """Forward complete events as they arrive, noting usage; `state.saw_done` turns true
@@ -94,12 +91,10 @@ class OpenAIWire:
     name = "openai"
     upstream_path = "/chat/completions"
     allows_direct = True
+    fields = OPENAI_CHAT
 
     def parse(self, raw: bytes) -> dict[str, Any]:
         return parse_body(raw)
-
-    def check_fields(self, body: Mapping[str, Any]) -> None:
-        check_known_fields(dict(body))
 
     def conversation(self, body: Mapping[str, Any]) -> Conversation:
         conv = conversation(body["messages"])
@@ -144,10 +139,11 @@ class OpenAIWire:
     def forward_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         return {}
 
-    def usage_of(self, usage: object) -> Usage | None:
-        if not isinstance(usage, dict):
-            return None
-        return Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+    def usage_of(self, usage: object) -> Mapping[str, Any] | None:
+        return usage if isinstance(usage, dict) else None
+
+    def output_tokens_of(self, answer: Mapping[str, Any]) -> int | None:
+        return output_tokens_of(answer)
 
     def relay(self, chunks: AsyncIterator[bytes], state: StreamUsage, *, strip_usage: bool) -> AsyncIterator[bytes]:
         return relay_events(chunks, state, strip_usage_chunk=strip_usage)
@@ -156,7 +152,7 @@ class OpenAIWire:
         return error_bytes(exc)
 
     def upstream_error_body(self, status: int, data: bytes) -> bytes:
-        return data  # LiteLLM and OpenAI-compatible backends answer in OpenAI's envelope already
+        return upstream_error_body(data)
 
     def error_event(self, exc: RouterError) -> bytes:
         return sse_error_event(exc)
