@@ -7,7 +7,8 @@ backend (a local llama-server included). What the router reads from a body:
   `<system-reminder>` context blocks Claude Code puts before the words typed;
 - whether the agent is inside a tool loop: the last user message holds only `tool_result`s
   (and Claude Code's reminders);
-- the size: system, every block's text, tool inputs and results, and the tool definitions.
+- the size is `spend.input_tokens`'s (system, every block, tool definitions: Claude Code's are
+  ~18k tokens), as for every API.
 
 What it changes, for the chosen model only (`prepare`): the model name; the fields that model
 is declared unable to take (`model_info.router_drop_params`; LiteLLM refuses `thinking`,
@@ -124,9 +125,6 @@ def conversation(body: Mapping[str, Any]) -> Conversation:
             system.append(text)
         elif text:
             others.append(text)
-    tools = body.get("tools")
-    if isinstance(tools, list) and tools:
-        total += len(orjson.dumps(tools))  # definitions are prompt tokens too (Claude Code: ~18k)
     return Conversation("\n".join(s for s in system if s), latest_user, "\n".join(others), total)
 
 

@@ -12,7 +12,6 @@ usage from an answer or a stream, and the error envelope. Two are registered:
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
@@ -39,7 +38,8 @@ class WireFormat(Protocol):
         """The body as a dict, validated enough to route it; InvalidRequest otherwise."""
 
     def conversation(self, body: Mapping[str, Any]) -> Conversation:
-        """The texts the classifier reads and the size estimate, from the parsed body."""
+        """The texts the classifier reads (the request's size is `spend.input_tokens`'s, one
+        estimate for every format: tools, tool results and images included)."""
 
     def max_output(self, body: Mapping[str, Any]) -> int | None: ...
 
@@ -97,12 +97,7 @@ class OpenAIWire:
         return parse_body(raw)
 
     def conversation(self, body: Mapping[str, Any]) -> Conversation:
-        conv = conversation(body["messages"])
-        tools = body.get("tools")
-        if isinstance(tools, list) and tools:
-            # Tool definitions are prompt tokens too (an agent's can outweigh its messages).
-            return dataclasses.replace(conv, total_chars=conv.total_chars + len(orjson.dumps(tools)))
-        return conv
+        return conversation(body["messages"])
 
     def max_output(self, body: Mapping[str, Any]) -> int | None:
         for key in ("max_completion_tokens", "max_tokens"):

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from src.agents import tools
-from src.router.anthropic_api import ANTHROPIC
+from src.router.spend import input_tokens
 from tests.integration.conftest import CLAUDE_STANDIN_PRICES, Stack, base_env
 from tests.integration.test_anthropic import (
     coding_on_claude,  # noqa: F401  (a fixture, used by name)
@@ -120,7 +120,7 @@ def test_claude_code_s_default_prompt_is_routed_to_a_model_whose_window_fits_it(
     )
     assert spent["cost_usd"] > 0
     # What reached Claude is larger than the embedded model's window (the router's estimate).
-    assert ANTHROPIC.conversation(body).input_tokens > 8192
+    assert input_tokens(body) > 8192
 
 
 def test_claude_code_s_tool_loop_stays_on_the_turn_s_model(

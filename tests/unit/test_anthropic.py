@@ -92,8 +92,6 @@ def test_the_person_s_words_are_the_instruction_not_claude_code_s_reminders() ->
     conv = ANTHROPIC.conversation(CLAUDE_CODE["body"])
     assert conv.latest_user == "Fix the bug in calc.py"
     assert "# Environment" in conv.system  # the role: "system" message inside messages
-    body_chars = len(json.dumps(CLAUDE_CODE["body"]["tools"]))
-    assert conv.input_tokens * 4 >= body_chars  # tool definitions are counted
 
 
 def tool_loop_body(tool_output: str) -> dict[str, Any]:

@@ -3,22 +3,25 @@ session never crosses keys; models too small for a request are skipped with the 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from src.router.anthropic_api import ANTHROPIC
 from src.router.availability import AvailabilityMonitor
 from src.router.catalog import parse_catalog
 from src.router.ledger import Ledger, SpendRow
 from src.router.policy import Classification, ModelState, RequestFeatures, TurnPin, decide, merge_windows
 from src.router.rules import DefaultRoute, Rule, RulesFile
 from src.router.sessions import TurnPins, caller_of
+from src.router.spend import input_tokens
 from src.router.tasks import TaskType
-from src.router.wire import OPENAI
 
+CLAUDE_CODE = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "claude_code_request_1.json").read_text())[
+    "body"
+]
 RULES = RulesFile(
     default=DefaultRoute(model="local-small", fallbacks=("claude-sonnet",)),
     rules=(Rule(task_type=TaskType.TRANSLATION, model="local-small", fallbacks=("claude-sonnet",)),),
@@ -218,7 +221,8 @@ def test_each_answer_says_what_happened_to_the_turn() -> None:
 def test_tool_definitions_count_towards_the_size_on_both_apis() -> None:
     tools = [{"type": "function", "function": {"name": f"tool{i}", "description": "x" * 4000}} for i in range(10)]
     openai = {"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
-    assert OPENAI.conversation(openai).input_tokens == 1
-    assert OPENAI.conversation({**openai, "tools": tools}).input_tokens > 10_000
+    assert input_tokens(openai) == 1
+    assert input_tokens({**openai, "tools": tools}) > 10_000
     anthropic = {"model": "auto", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
-    assert ANTHROPIC.conversation({**anthropic, "tools": tools}).input_tokens > 10_000
+    assert input_tokens({**anthropic, "tools": tools}) > 10_000
+    assert input_tokens(CLAUDE_CODE) > 4_000  # the recorded request, its long texts cut
