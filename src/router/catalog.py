@@ -47,7 +47,9 @@ class _ModelInfo(BaseModel):
     max_input_tokens: int | None = Field(default=None, gt=0)
     # The router's own key: Anthropic Messages request fields this model cannot take (LiteLLM
     # refuses them with UnsupportedParamsError), removed before the request is forwarded to it.
-    router_drop_params: list[ANTHROPIC_DROPPABLE] = Field(default_factory=list)
+    # Unset: `LOCAL_DROP_PARAMS` for an OpenAI-compatible backend (openai/, hosted_vllm/), none
+    # for other providers; `[]` forwards everything.
+    router_drop_params: list[ANTHROPIC_DROPPABLE] | None = None
 
 
 class _ModelEntry(BaseModel):
@@ -114,6 +116,9 @@ class Catalog:
 
 
 DIRECT_PROVIDERS = frozenset({"openai", "hosted_vllm"})
+# What LiteLLM 1.106 refuses on /v1/messages for an OpenAI-compatible backend (llama-server,
+# vLLM): Claude Code sends all three on every request.
+LOCAL_DROP_PARAMS = ("thinking", "output_config", "context_management")
 
 
 def _provider(upstream_model: str) -> str:
@@ -155,7 +160,13 @@ def parse_catalog(data: object, *, source: str) -> Catalog:
                 api_key=key if key and not key.startswith(ENV_PREFIX) else None,
                 max_output_tokens=entry.model_info.max_output_tokens,
                 max_input_tokens=entry.model_info.max_input_tokens,
-                drop_params=tuple(entry.model_info.router_drop_params),
+                drop_params=(
+                    tuple(entry.model_info.router_drop_params)
+                    if entry.model_info.router_drop_params is not None
+                    else LOCAL_DROP_PARAMS
+                    if provider in DIRECT_PROVIDERS
+                    else ()
+                ),
             )
         )
     return Catalog(models=tuple(models))

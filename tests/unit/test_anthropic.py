@@ -12,7 +12,8 @@ import orjson
 import pytest
 
 from src.router.anthropic_api import ANTHROPIC, error_envelope, upstream_error_body
-from src.router.catalog import CatalogModel
+from src.router.catalog import CatalogModel, parse_catalog
+from src.router.config_errors import ConfigError
 from src.router.errors import InvalidRequest, NoModelAvailable
 from src.router.spend import usage_tokens
 from src.router.sse import StreamUsage
@@ -197,3 +198,32 @@ def test_an_upstream_error_in_openai_s_envelope_is_rewrapped() -> None:
     }
     already = b'{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}'
     assert upstream_error_body(429, already) == already
+
+
+def test_an_openai_compatible_backend_drops_what_litellm_refuses_unless_its_config_says_otherwise() -> None:
+    def entry(name: str, model: str, **info: object) -> dict[str, object]:
+        return {"model_name": name, "litellm_params": {"model": model, "api_base": "http://h/v1"}, "model_info": info}
+
+    catalog = parse_catalog(
+        {
+            "model_list": [
+                entry("old-config-local", "openai/x"),
+                entry("vllm", "hosted_vllm/q"),
+                entry("claude", "anthropic/claude-sonnet-4-5"),
+                entry("reasoning-local", "openai/r", router_drop_params=[]),
+                entry("only-thinking", "openai/t", router_drop_params=["thinking"]),
+            ]
+        },
+        source="test",
+    )
+    drops = {m.name: m.drop_params for m in catalog.models}
+    assert drops == {
+        "old-config-local": ("thinking", "output_config", "context_management"),
+        "vllm": ("thinking", "output_config", "context_management"),
+        "claude": (),
+        "reasoning-local": (),
+        "only-thinking": ("thinking",),
+    }
+    with pytest.raises(ConfigError) as info:
+        parse_catalog({"model_list": [entry("m", "openai/x", router_drop_params=["model"])]}, source="cfg.yaml")
+    assert "router_drop_params" in str(info.value) and "cfg.yaml" in str(info.value)
