@@ -30,7 +30,6 @@ def _data(event: bytes) -> object:
 
 
 def inspect(event: bytes, state: StreamUsage) -> None:
-    state.events += 1
     if not any(kind in event for kind in _COUNTED):
         return  # block starts and stops, pings: nothing to count (no JSON parse)
     data = _data(event)

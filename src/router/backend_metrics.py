@@ -1,4 +1,4 @@
-"""Reading a local backend's queue from its own Prometheus endpoint (and llama.cpp's /slots).
+"""Reading a local backend's queue from its own Prometheus endpoint.
 
 Parsed with prometheus_client's text parser, never with regexes. Both formats in use:
 - vLLM: `vllm:num_requests_running`, `vllm:num_requests_waiting`, and KV-cache use as
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -23,7 +22,6 @@ class BackendStats:
     running: float
     queued: float
     kv_cache_ratio: float | None = None
-    busy_slots: int | None = None  # llama.cpp /slots: slots with is_processing
 
 
 class MetricsFormatError(ValueError):
@@ -60,21 +58,3 @@ def parse_backend_metrics(text: str) -> BackendStats:
             kv_cache_ratio=max(s["llamacpp:kv_cache_usage_ratio"]) if "llamacpp:kv_cache_usage_ratio" in s else None,
         )
     raise MetricsFormatError("neither vLLM nor llama.cpp metrics (no vllm:num_requests_* or llamacpp:requests_*)")
-
-
-def busy_slots(slots: Any) -> int | None:
-    """Slots processing a request, from llama.cpp's `GET /slots` (a list of slot objects).
-
-    `is_processing` (bool) replaced the older integer `state` (0 idle) in late 2024.
-    """
-    if not isinstance(slots, list):
-        return None
-    busy = 0
-    for slot in slots:
-        if not isinstance(slot, dict):
-            continue
-        if "is_processing" in slot:
-            busy += bool(slot["is_processing"])
-        elif "state" in slot:
-            busy += slot["state"] != 0
-    return busy

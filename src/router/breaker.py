@@ -95,9 +95,6 @@ class CircuitBreaker:
             m.state = BreakerState.OPEN
             m.open_until = self._clock() + max(self.cooldown_s if retry_after_s is None else 0.0, retry_after_s or 0.0)
 
-    def states(self) -> dict[str, BreakerState]:
-        return {name: self.state(name) for name in self._models}
-
 
 def parse_retry_after(value: str | None) -> float | None:
     """Seconds from a `Retry-After` header (delta-seconds form; HTTP dates are ignored)."""

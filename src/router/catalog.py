@@ -67,7 +67,6 @@ class _LiteLLMFile(BaseModel):
 @dataclass(frozen=True, slots=True)
 class CatalogModel:
     name: str
-    upstream_model: str  # LiteLLM's provider/model string, e.g. "anthropic/claude-sonnet-4-5"
     provider: str  # "openai", "anthropic", "hosted_vllm", ...
     api_base: str | None
     api_key_env: str | None  # NAME when the key is given as os.environ/NAME
@@ -149,7 +148,6 @@ def parse_catalog(data: object, *, source: str) -> Catalog:
         models.append(
             CatalogModel(
                 name=entry.model_name,
-                upstream_model=entry.litellm_params.model,
                 provider=provider,
                 api_base=entry.litellm_params.api_base,
                 api_key_env=key[len(ENV_PREFIX) :] if key and key.startswith(ENV_PREFIX) else None,

@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import orjson
 import psutil
 import structlog
 
-from src.router.backend_metrics import BackendStats, MetricsFormatError, busy_slots, parse_backend_metrics
+from src.router.backend_metrics import BackendStats, MetricsFormatError, parse_backend_metrics
 from src.router.background import cancel, every
 from src.router.catalog import Catalog
 from src.router.errors import UpstreamError
@@ -172,16 +171,6 @@ class LoadMonitor:
             if status != 200:
                 raise MetricsFormatError(f"GET /metrics -> {status} (is the server started with --metrics?)")
             stats = parse_backend_metrics(text)
-            if stats.kind == "llama.cpp":
-                status, slots_text = await self._fetcher.get_text(backend.base + "/slots", self._timeout)
-                if status == 200:
-                    stats = BackendStats(
-                        stats.kind,
-                        stats.running,
-                        stats.queued,
-                        stats.kv_cache_ratio,
-                        busy_slots(orjson.loads(slots_text)),
-                    )
         except (UpstreamError, MetricsFormatError, ValueError) as exc:
             self.state.backend_notes[backend.base] = str(getattr(exc, "message", exc))
             return

@@ -19,7 +19,6 @@ class RulesStore:
         self._known = known_models
         self._providers = known_providers
         self._rules = load_rules(path, known_models=known_models, known_providers=known_providers)
-        self.last_error: str | None = None
 
     def current(self) -> RulesFile:
         return self._rules
@@ -29,9 +28,8 @@ class RulesStore:
         try:
             new = load_rules(self.path, known_models=self._known, known_providers=self._providers)
         except ConfigError as exc:
-            self.last_error = str(exc)
             log.warning("rules_reload_rejected", path=str(self.path), error=str(exc))
             raise
-        self._rules, self.last_error = new, None
+        self._rules = new
         log.info("rules_reloaded", path=str(self.path), rules=len(new.rules))
         return new

@@ -31,8 +31,6 @@ class Settings(BaseSettings):
     # With ROUTER_API_KEYS set, /metrics needs a key too; true opens it for a Prometheus scraper
     # that cannot send one (it shows spend, budgets and backend load).
     metrics_public: bool = False
-    router_host: str = "127.0.0.1"
-    router_port: int = Field(default=5000, ge=1, le=65535)
 
     # Upstream behaviour. A local 135M model answers in about a second; a long Claude answer
     # can take minutes, so the read timeout is per read (gap between bytes), not per request.

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -31,7 +31,6 @@ class StreamUsage:
     response_id: str | None = None
     model: str | None = None  # the `model` the chunks name
     saw_done: bool = False
-    events: int = field(default=0)
     output_chars: int = 0  # generated text seen so far (content, reasoning, tool-call arguments)
     chunks_with_output: int = 0
 
@@ -70,7 +69,6 @@ def _count_output(data: dict[str, Any], state: StreamUsage) -> None:
 
 def _inspect(event: bytes, state: StreamUsage, strip_usage_chunk: bool) -> bool:
     """Note what the event says; return False to drop it."""
-    state.events += 1
     if event.startswith(DONE):
         state.saw_done = True
         return True

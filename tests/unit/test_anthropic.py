@@ -21,12 +21,10 @@ from src.router.sse import StreamUsage
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CLAUDE_CODE = json.loads((FIXTURES / "claude_code_request_1.json").read_text())
 LOCAL = CatalogModel(
-    "local-small", "openai/local-small", "openai", None, None, 0.0, 0.0,
+    "local-small", "openai", None, None, 0.0, 0.0,
     max_input_tokens=8192, max_output_tokens=2048, drop_params=("thinking", "output_config", "context_management"),
 )  # fmt: skip
-CLAUDE = CatalogModel(
-    "claude-sonnet", "anthropic/claude-sonnet-4-5", "anthropic", None, "ANTHROPIC_API_KEY", 3e-6, 15e-6
-)
+CLAUDE = CatalogModel("claude-sonnet", "anthropic", None, "ANTHROPIC_API_KEY", 3e-6, 15e-6)
 
 
 def recorded(name: str) -> bytes:

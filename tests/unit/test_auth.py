@@ -64,10 +64,6 @@ async def test_without_keys_configured_local_clients_may_use_any_key(client: htt
     assert (await client.post("/admin/reload")).status_code == 200
 
 
-def test_the_router_binds_to_loopback_unless_told_otherwise(tmp_path: Path) -> None:
-    assert Settings(_env_file=None).router_host == "127.0.0.1"
-
-
 def test_empty_key_settings_from_env_example_mean_no_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROUTER_API_KEYS", "")
     monkeypatch.setenv("ADMIN_API_KEY", "")

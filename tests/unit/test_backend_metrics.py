@@ -1,13 +1,12 @@
-"""Backend queue readings parsed from the recorded real /metrics and /slots formats."""
+"""Backend queue readings parsed from the recorded real /metrics formats."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from src.router.backend_metrics import MetricsFormatError, busy_slots, parse_backend_metrics
+from src.router.backend_metrics import MetricsFormatError, parse_backend_metrics
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -63,11 +62,3 @@ def test_something_that_is_not_a_backend_is_refused() -> None:
         parse_backend_metrics("# TYPE up gauge\nup 1\n")
     with pytest.raises(MetricsFormatError):
         parse_backend_metrics("<html>not metrics</html>")
-
-
-def test_busy_slots_counts_is_processing_in_the_current_and_the_older_shape() -> None:
-    doc = json.loads(recorded("llamacpp_slots.json"))
-    current = doc["slots_mainline_current"]["value"]
-    assert busy_slots(current) == sum(1 for s in current if s["is_processing"])
-    assert busy_slots([{"id": 0, "state": 1}, {"id": 1, "state": 0}]) == 1
-    assert busy_slots({"error": "not a list"}) is None
