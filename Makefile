@@ -60,7 +60,7 @@ bench: install-dev setup-tests
 check: install-dev
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
-	$(VENV)/bin/mypy src
+	$(VENV)/bin/mypy src tests
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -77,7 +77,7 @@ def check_truthful(work: Path, task: str) -> dict[str, str]:
     for role, msg in results:
         assert msg.status is not None and msg.status.terminal
         states[role] = msg.status.value
-        ranges = [a.ref for a in msg.artifacts if a.kind == "commit_range"]
+        ranges = [a.ref for a in msg.artifacts if a.kind == "commit_range" and a.ref]
         if role in ("implement", "refine", "fix"):
             if msg.status is TaskState.COMPLETED:
                 assert ranges, f"{role} completed without a commit"
@@ -180,7 +180,7 @@ def test_kill_9_mid_run_then_resume_finishes_without_repeating_a_step(
     assert "done earlier" in resumed.stdout, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     check_truthful(work, "greet-kill")
     rows = journal(work)
-    assignments = {}
+    assignments: dict[str, int] = {}
     for s, t, _ in rows:
         if t in (MsgType.TASK_ASSIGNMENT.value, MsgType.REVIEW_REQUEST.value):
             assignments[s] = assignments.get(s, 0) + 1

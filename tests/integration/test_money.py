@@ -192,7 +192,7 @@ def test_an_answer_from_another_model_is_charged_at_that_models_price(rig: Rig) 
     resp = rig.post(hello("local-flaky", max_tokens=8), key="sk-task-mismatch1")
     assert resp.status_code == 200, resp.text
     assert len(rig.stub.calls("claude-opus-4-5")) == 1
-    assert rig.rows("mismatch1") == [
+    expected: list[tuple[object, ...]] = [
         (
             "claude-opus",
             PROMPT_TOKENS,
@@ -200,6 +200,7 @@ def test_an_answer_from_another_model_is_charged_at_that_models_price(rig: Rig) 
             pytest.approx(PROMPT_TOKENS * OPUS_IN + COMPLETION_TOKENS * OPUS_OUT),
         )
     ]
+    assert rig.rows("mismatch1") == expected
     metrics = httpx.get(rig.router + "/metrics", timeout=10).text
     assert 'router_answer_model_mismatch_total{answered="claude-opus",chosen="local-flaky"} 1.0' in metrics
 

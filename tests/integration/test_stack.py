@@ -7,12 +7,13 @@ import time
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
 from tests.integration.conftest import MASTER_KEY, Stack
 
 pytestmark = pytest.mark.integration
 
-HELLO = [{"role": "user", "content": "Say hello in five words."}]
+HELLO: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Say hello in five words."}]
 
 
 def sdk(stack: Stack) -> openai.OpenAI:
@@ -96,7 +97,7 @@ def test_a_request_with_tools_is_answered_through_the_chain(stack: Stack) -> Non
     This does not show tool *calls*: SmolLM2's chat template renders no tools (llama-server
     counts the same 37 prompt tokens with and without them, and ignores `tool_choice:
     required`), so a real tool call needs a tool-capable model."""
-    tools = [
+    tools: list[ChatCompletionToolParam] = [
         {
             "type": "function",
             "function": {

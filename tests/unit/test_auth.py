@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -17,7 +18,7 @@ BODY = {"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
 
 
 @pytest.fixture
-async def locked(settings: Settings) -> httpx.AsyncClient:
+async def locked(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     s = settings.model_copy(
         update={
             "router_api_keys": SecretStr(CLIENT_KEY + ", sk-second-key-0000000000"),
@@ -28,7 +29,7 @@ async def locked(settings: Settings) -> httpx.AsyncClient:
     async with (
         in_process(app) as c,
     ):
-        yield c  # type: ignore[misc]
+        yield c
 
 
 def bearer(key: str) -> dict[str, str]:

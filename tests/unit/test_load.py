@@ -3,6 +3,7 @@ injected GPU sampler (no GPU exists on this machine)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,8 +11,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from src.router.catalog import parse_catalog
-from src.router.load import GpuStats, GpuUnavailable, LoadMonitor, NvmlGpuSampler, PsutilHostSampler
+from src.router.catalog import Catalog, parse_catalog
+from src.router.load import GpuSampler, GpuStats, GpuUnavailable, LoadMonitor, NvmlGpuSampler, PsutilHostSampler
 from src.router.policy import Classification, ModelState, RequestFeatures, decide
 from src.router.rules import parse_rules
 from src.router.tasks import TaskType
@@ -65,7 +66,7 @@ async def vllm() -> AsyncIterator[tuple[VllmStandIn, str]]:
     await runner.cleanup()
 
 
-def catalog_for(vllm_url: str, llama_url: str = "http://127.0.0.1:9") -> object:
+def catalog_for(vllm_url: str, llama_url: str = "http://127.0.0.1:9") -> Catalog:
     return parse_catalog(
         {
             "model_list": [
@@ -104,20 +105,19 @@ CODEGEN = RequestFeatures(None, Classification(TaskType.CODE_GENERATION, 0.9, "h
 
 
 async def monitor(
-    vllm_url: str, gpu: object, clock: list[float] | None = None
+    vllm_url: str, gpu: GpuSampler | None, clock: list[float] | None = None
 ) -> tuple[LoadMonitor, aiohttp.ClientSession]:
     session = AiohttpUpstream.new_session()
     up = AiohttpUpstream(session, connect_timeout_s=1, read_timeout_s=1)
-    kwargs = {"clock": (lambda: clock[0])} if clock is not None else {}
     mon = LoadMonitor(
         catalog_for(vllm_url),
         up,
         gpu=gpu,
-        host=PsutilHostSampler(),  # type: ignore[arg-type]
+        host=PsutilHostSampler(),
         interval_s=0.05,
         stale_after_s=5.0,
-        **kwargs,
-    )  # type: ignore[arg-type]
+        clock=(lambda: clock[0]) if clock is not None else time.monotonic,
+    )
     return mon, session
 
 

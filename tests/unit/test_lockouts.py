@@ -8,6 +8,7 @@ its connection, as an agent killed mid-request does.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -106,7 +107,7 @@ async def test_a_stream_the_upstream_cuts_is_recorded_with_its_output_before_the
 async def test_a_stream_closed_before_its_first_event_still_runs_its_release() -> None:
     released: list[str] = []
 
-    async def events():  # type: ignore[no-untyped-def]
+    async def events() -> AsyncIterator[bytes]:
         try:
             yield b"data: 1\n\n"
         finally:

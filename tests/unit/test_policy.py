@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -69,7 +71,7 @@ def test_an_explicit_hint_beats_the_classifier(hint: TaskType, classified: TaskT
         def classify(self, conv: object) -> Classification:
             return Classification(classified, 0.99, "heuristic")
 
-    body = {"model": f"task/{hint.value}", "messages": [{"role": "user", "content": "x"}]}
+    body: dict[str, Any] = {"model": f"task/{hint.value}", "messages": [{"role": "user", "content": "x"}]}
     assert _classify(body, {}, Fixed())[0].task_type is hint
     body = {"model": "auto", "metadata": {"task_type": hint.value}, "messages": [{"role": "user", "content": "x"}]}
     assert _classify(body, {}, Fixed())[0].task_type is hint

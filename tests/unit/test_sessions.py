@@ -189,7 +189,7 @@ async def test_the_probe_learns_windows_from_llama_server_props_and_vllm_s_model
     )
     monitor = AvailabilityMonitor(
         catalog,
-        upstream,  # type: ignore[arg-type]  (a probe-only stand-in: GETs, no posts)
+        upstream,  # type: ignore[arg-type]  # a probe-only stand-in: GETs, no posts
         litellm_base_url="http://lite",
         litellm_key=None,
         environ=dict,

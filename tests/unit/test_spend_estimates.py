@@ -4,6 +4,7 @@ that never reported its usage generated."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -69,7 +70,7 @@ def test_a_stream_cut_before_its_usage_chunk_still_counts_the_text_it_relayed() 
     async def relay() -> StreamUsage:
         state = StreamUsage()
 
-        async def chunks():  # type: ignore[no-untyped-def]
+        async def chunks() -> AsyncIterator[bytes]:
             for e in events:
                 yield e
 
