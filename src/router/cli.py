@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from src.router.catalog import load_catalog
-from src.router.chat import classify_request
 from src.router.classifier import Classifier, HeuristicClassifier
 from src.router.config_errors import ConfigError
 from src.router.errors import RouterError
 from src.router.features import is_virtual
 from src.router.policy import ModelState, RequestFeatures, decide
+from src.router.routing import classify_request
 from src.router.rules import load_rules
 
 DEFAULT_RULES = Path("config/routing_rules.yaml")

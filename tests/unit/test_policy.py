@@ -64,8 +64,8 @@ def test_the_first_matching_rule_wins(rules: RulesFile, availability: dict[str, 
 
 @given(hint=tasks, classified=tasks)
 def test_an_explicit_hint_beats_the_classifier(hint: TaskType, classified: TaskType) -> None:
-    from src.router.chat import classify_request as _classify
     from src.router.features import conversation
+    from src.router.routing import classify_request as _classify
 
     class Fixed:
         def classify(self, conv: object) -> Classification:
