@@ -249,6 +249,13 @@ class LoadMonitor:
                     kv[m] = stats.kv_cache_ratio
         return LoadSnapshot(gpu_util, gpu_mem, cpu, mem, queue, running, kv, tuple(notes))
 
+    def readings(self) -> tuple[list[GpuStats], dict[str, BackendStats]]:
+        """The latest GPU readings (while fresh) and each backend's latest, for scrape-time gauges."""
+        fresh_gpu = self.snapshot().gpu_utilization_ratio is not None
+        gpus: list[GpuStats] = self.state.gpus.value if self.state.gpus is not None and fresh_gpu else []
+        backends = {b.base: r.value for b in self.backends if (r := self.state.backends.get(b.base)) is not None}
+        return gpus, backends
+
     def ages(self) -> dict[str, float | None]:
         """Age in seconds of each reading (for metrics and /v1/load)."""
         now = self._clock()

@@ -247,8 +247,9 @@ async def test_a_router_direct_model_skips_litellm_and_falls_back_to_it(
         from src.router.policy import ModelState
 
         # The backend went down after the last probe, which still says it is up.
-        snap = await app.state.monitor.current()
-        app.state.monitor._snapshot = AvailabilitySnapshot(
+        opened = app.state.router.services
+        snap = await opened.availability.current()
+        opened.availability._snapshot = AvailabilitySnapshot(
             True, "ok", {**snap.models, "local-small": ModelState(True, "probed up")}, snap.taken_at
         )
         resp = await c.post(CHAT, json=body)

@@ -1,0 +1,181 @@
+"""The router's lifespan: build the collaborators from settings, start the background work,
+and close everything in reverse order at shutdown.
+
+Injected parts (an upstream, a classifier, a GPU sampler, the environment) replace the ones
+built from settings; tests and other vendors' samplers come in this way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from dotenv import dotenv_values
+from fastapi import FastAPI
+
+from src.router.app_state import RouterState, Services
+from src.router.availability import AvailabilityMonitor
+from src.router.breaker import CircuitBreaker
+from src.router.budget import BudgetTracker
+from src.router.catalog import load_catalog
+from src.router.chat import ChatService
+from src.router.classifier import Classifier, HeuristicClassifier
+from src.router.config_errors import ConfigError
+from src.router.ledger import Ledger
+from src.router.load import GpuSampler, LoadMonitor, NvmlGpuSampler, PsutilHostSampler
+from src.router.metrics import StateCollector
+from src.router.rules_store import RulesStore
+from src.router.rules_watch import RulesWatcher
+from src.router.sessions import TurnPins
+from src.router.settings import Settings
+from src.router.upstream import AiohttpUpstream, Upstream
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """Parts given to `create_app` instead of those built from settings."""
+
+    upstream: Upstream | None = None
+    classifier: Classifier | None = None
+    gpu_sampler: GpuSampler | None = None
+    environ: Callable[[], Mapping[str, str]] | None = None
+
+
+async def classifier_from_settings(settings: Settings) -> Classifier:
+    if settings.classifier == "heuristic":
+        return HeuristicClassifier()
+    from src.router.embedding_classifier import EmbeddingClassifier  # an extra: imported only when chosen
+
+    embedding = EmbeddingClassifier()
+    await asyncio.to_thread(embedding.load)  # fail at start, with the install command, not per request
+    return embedding
+
+
+def gpu_from_settings(settings: Settings) -> GpuSampler | None:
+    if not settings.gpu_sampling:
+        return None
+    if settings.gpu_sampler == "nvml":
+        return NvmlGpuSampler()
+    module_name, _, attr = settings.gpu_sampler.partition(":")
+    if not attr:
+        raise ConfigError(f"GPU_SAMPLER has value {settings.gpu_sampler!r}: use 'nvml' or 'module:factory'")
+    factory = getattr(importlib.import_module(module_name), attr)
+    sampler: GpuSampler = factory()
+    return sampler
+
+
+def process_environ() -> Callable[[], Mapping[str, str]]:
+    merged = {**{k: v for k, v in dotenv_values(".env").items() if v is not None}, **os.environ}
+    return lambda: merged
+
+
+def live_state(services: Services) -> dict[str, Any]:
+    """What the scrape-time gauges read; empty before the first availability probe."""
+    snap = services.availability.snapshot
+    if snap is None:
+        return {}
+    chat, load = services.chat, services.load
+    load_snapshot = load.snapshot()
+    gpus, backends = load.readings()
+    return {
+        "tasks": len(asyncio.all_tasks()),
+        "available": {n: s.available and not chat.breaker.blocked(n) for n, s in snap.models.items()},
+        "breaker": {n: chat.breaker.state(n).value for n in snap.models},
+        "budgets": chat.budget.report()["budgets"],
+        "load": {
+            "gpus": gpus,
+            "cpu_ratio": load_snapshot.cpu_ratio,
+            "memory_ratio": load_snapshot.memory_ratio,
+            "backends": backends,
+            "ages": load.ages(),
+        },
+    }
+
+
+def lifespan(state: RouterState, given: Overrides) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    settings, metrics = state.settings, state.metrics
+
+    @asynccontextmanager
+    async def run(app: FastAPI) -> AsyncIterator[None]:
+        # First, before anything that would need closing: it may refuse (a missing extra).
+        classifier = given.classifier or await classifier_from_settings(settings)
+        session = None
+        up = given.upstream
+        if up is None:
+            session = AiohttpUpstream.new_session()
+            up = AiohttpUpstream(
+                session,
+                connect_timeout_s=settings.upstream_connect_timeout_s,
+                read_timeout_s=settings.upstream_read_timeout_s,
+            )
+        catalog = load_catalog(settings.litellm_config)
+        rules = RulesStore(settings.routing_rules, catalog.names(), {m.provider for m in catalog.models})
+        monitor = AvailabilityMonitor(
+            catalog,
+            up,
+            litellm_base_url=settings.litellm_base_url,
+            litellm_key=settings.master_key_value(),
+            environ=given.environ or process_environ(),
+            interval_s=settings.probe_interval_s,
+            timeout_s=settings.probe_timeout_s,
+        )
+        load = LoadMonitor(
+            catalog,
+            up,
+            gpu=given.gpu_sampler if given.gpu_sampler is not None else gpu_from_settings(settings),
+            host=PsutilHostSampler(),
+            interval_s=settings.load_interval_s,
+            stale_after_s=settings.load_stale_after_s,
+        )
+        budget = BudgetTracker(
+            catalog,
+            lambda: rules.current().budgets,
+            Ledger(settings.ledger_path, synchronous_full=settings.ledger_synchronous_full),
+            default_output_tokens=settings.default_output_tokens,
+        )
+        breaker = CircuitBreaker(
+            failure_threshold=settings.breaker_failure_threshold, cooldown_s=settings.breaker_cooldown_s
+        )
+        await budget.open()
+        chat = ChatService(
+            catalog=catalog,
+            rules=rules.current,
+            classifier=classifier,
+            availability=monitor,
+            upstream=up,
+            litellm_base_url=settings.litellm_base_url,
+            litellm_key=settings.master_key_value(),
+            breaker=breaker,
+            budget=budget,
+            load=load,
+            metrics=metrics,
+            strict_fields=settings.strict_request_fields,
+            turns=TurnPins(ttl_s=settings.session_ttl_s, max_sessions=settings.session_max),
+        )
+        collector = StateCollector(lambda: live_state(opened))
+        opened = Services(rules, monitor, load, chat, collector)
+        metrics.registry.register(collector)
+        watcher = RulesWatcher(rules, interval_s=settings.rules_poll_interval_s)
+        monitor.start()
+        load.start()
+        watcher.start(sighup=settings.reload_on_sighup)
+        state.services = opened
+        try:
+            yield
+        finally:
+            state.services = None
+            await watcher.stop()
+            await load.stop()
+            await monitor.stop()
+            await chat.drain()  # abandoned streams' spend, before the ledger closes
+            await budget.close()
+            metrics.registry.unregister(collector)
+            if session is not None:
+                await session.close()
+
+    return run
