@@ -8,11 +8,11 @@ built from settings; tests and other vendors' samplers come in this way.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
@@ -27,7 +27,7 @@ from src.router.chat import ChatService
 from src.router.classifier import Classifier, HeuristicClassifier
 from src.router.config_errors import ConfigError
 from src.router.ledger import Ledger
-from src.router.load import GpuSampler, LoadMonitor, NvmlGpuSampler, PsutilHostSampler
+from src.router.load import FileGpuSampler, GpuSampler, LoadMonitor, NvmlGpuSampler, PsutilHostSampler
 from src.router.metrics import StateCollector
 from src.router.rules_store import RulesStore
 from src.router.rules_watch import RulesWatcher
@@ -61,12 +61,10 @@ def gpu_from_settings(settings: Settings) -> GpuSampler | None:
         return None
     if settings.gpu_sampler == "nvml":
         return NvmlGpuSampler()
-    module_name, _, attr = settings.gpu_sampler.partition(":")
-    if not attr:
-        raise ConfigError(f"GPU_SAMPLER has value {settings.gpu_sampler!r}: use 'nvml' or 'module:factory'")
-    factory = getattr(importlib.import_module(module_name), attr)
-    sampler: GpuSampler = factory()
-    return sampler
+    kind, _, path = settings.gpu_sampler.partition(":")
+    if kind != "file" or not path:
+        raise ConfigError(f"GPU_SAMPLER has value {settings.gpu_sampler!r}: use 'nvml' or 'file:PATH'")
+    return FileGpuSampler(Path(path))
 
 
 def process_environ() -> Callable[[], Mapping[str, str]]:

@@ -16,9 +16,11 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+import orjson
 import psutil
 import structlog
 
@@ -90,6 +92,30 @@ class NvmlGpuSampler:
         if self._nvml is not None:
             with contextlib.suppress(Exception):
                 self._nvml.nvmlShutdown()
+
+
+class FileGpuSampler:
+    """GPU readings another program keeps current in a JSON file (`GPU_SAMPLER=file:PATH`): a
+    list of `{"index", "utilization_ratio", "memory_used_bytes", "memory_total_bytes"}`, for
+    GPUs that NVML cannot see (another vendor's exporter writes it)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def sample(self) -> list[GpuStats]:
+        try:
+            rows = orjson.loads(self.path.read_bytes())
+            return [
+                GpuStats(
+                    int(r["index"]),
+                    float(r["utilization_ratio"]),
+                    int(r["memory_used_bytes"]),
+                    int(r["memory_total_bytes"]),
+                )
+                for r in rows
+            ]
+        except (OSError, orjson.JSONDecodeError, TypeError, KeyError, ValueError) as exc:
+            raise GpuUnavailable(f"GPU readings file {self.path}: {type(exc).__name__}: {exc}") from exc
 
 
 class HostSampler(Protocol):

@@ -49,8 +49,8 @@ class Settings(BaseSettings):
     load_interval_s: float = Field(default=1.0, gt=0)
     load_stale_after_s: float = Field(default=5.0, gt=0)
     gpu_sampling: bool = True
-    # Where GPU readings come from: "nvml" (NVIDIA, via nvidia-ml-py), or "module:factory" for
-    # another vendor's sampler (an object with `sample() -> list[GpuStats]`).
+    # Where GPU readings come from: "nvml" (NVIDIA, via nvidia-ml-py), or "file:PATH", a JSON
+    # list of readings another vendor's exporter keeps current (see load.FileGpuSampler).
     gpu_sampler: str = "nvml"
     # Spend ledger (SQLite, WAL) and the output reservation for requests without max_tokens.
     ledger_path: Path = Path("var/router/ledger.sqlite3")

@@ -19,6 +19,7 @@ from src.stack.model_file import ensure_model
 from src.stack.services import RunningService, ServiceSpec, free_port, start, wait_healthy
 from src.stack.stack import litellm_spec, llama_server_spec, render_litellm_config, router_spec
 from tests.support.anthropic_standin import AnthropicStandIn
+from tests.support.fake_gpu import write_h100_under_load
 from tests.support.vllm_standin import MODEL as VLLM_MODEL
 from tests.support.vllm_standin import VllmStandIn
 
@@ -101,7 +102,8 @@ def start_stack(tmp: Path) -> Stack:
     env = {
         **base_env(),
         "LEDGER_PATH": str(tmp / "ledger.sqlite3"),
-        "GPU_SAMPLER": "tests.support.fake_gpu:H100UnderLoad",  # no GPU here: stands in for NVML
+        # No GPU here: NVML's readings for an H100, from a file the router reads as it would any exporter's.
+        "GPU_SAMPLER": "file:" + str(write_h100_under_load(tmp / "gpus.json")),
         "LOAD_INTERVAL_S": "0.5",
         "RULES_POLL_INTERVAL_S": "0.2",
     }

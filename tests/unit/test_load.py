@@ -3,6 +3,7 @@ injected GPU sampler (no GPU exists on this machine)."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -197,3 +198,30 @@ def test_on_a_gpu_machine_the_real_nvml_sampler_reads_every_gpu() -> None:
         sampler.close()
     assert [g.index for g in gpus] == list(range(len(list(Path("/dev").glob("nvidia[0-9]*")))))
     assert all(0.0 <= g.utilization_ratio <= 1.0 and 0 < g.memory_used_bytes <= g.memory_total_bytes for g in gpus)
+
+
+def test_a_gpu_readings_file_is_read_each_sample_and_a_missing_one_is_named(tmp_path: Path) -> None:
+    from src.router.load import FileGpuSampler
+    from tests.support.fake_gpu import H100_MEMORY_BYTES, write_h100_under_load
+
+    sampler = FileGpuSampler(tmp_path / "gpus.json")
+    with pytest.raises(GpuUnavailable, match=r"gpus\.json: FileNotFoundError"):
+        sampler.sample()
+    write_h100_under_load(tmp_path / "gpus.json")
+    assert sampler.sample() == [GpuStats(0, 0.52, 61_203_283_968, H100_MEMORY_BYTES)]
+    (tmp_path / "gpus.json").write_text('[{"index": 0}]')
+    with pytest.raises(GpuUnavailable, match="KeyError"):
+        sampler.sample()
+
+
+def test_gpu_sampler_setting_names_the_allowed_values() -> None:
+    from src.router.config_errors import ConfigError
+    from src.router.lifespan import gpu_from_settings
+    from src.router.load import FileGpuSampler
+    from src.router.settings import Settings
+
+    assert isinstance(gpu_from_settings(Settings(_env_file=None, gpu_sampler="file:/run/gpus.json")), FileGpuSampler)
+    with pytest.raises(
+        ConfigError, match=re.escape("'tests.support.fake_gpu:H100UnderLoad': use 'nvml' or 'file:PATH'")
+    ):
+        gpu_from_settings(Settings(_env_file=None, gpu_sampler="tests.support.fake_gpu:H100UnderLoad"))
