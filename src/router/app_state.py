@@ -10,6 +10,8 @@ from starlette.requests import Request
 
 from src.router.auth import Authenticator
 from src.router.availability import AvailabilityMonitor
+from src.router.breaker import CircuitBreaker
+from src.router.budget import BudgetTracker
 from src.router.chat import ChatService
 from src.router.errors import RouterError
 from src.router.load import LoadMonitor
@@ -26,6 +28,8 @@ class Services:
     availability: AvailabilityMonitor
     load: LoadMonitor
     chat: ChatService
+    budget: BudgetTracker
+    breaker: CircuitBreaker
     state_collector: StateCollector
 
 

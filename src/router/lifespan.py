@@ -77,14 +77,14 @@ def live_state(services: Services) -> dict[str, Any]:
     snap = services.availability.snapshot
     if snap is None:
         return {}
-    chat, load = services.chat, services.load
+    breaker, load = services.breaker, services.load
     load_snapshot = load.snapshot()
     gpus, backends = load.readings()
     return {
         "tasks": len(asyncio.all_tasks()),
-        "available": {n: s.available and not chat.breaker.blocked(n) for n, s in snap.models.items()},
-        "breaker": {n: chat.breaker.state(n).value for n in snap.models},
-        "budgets": chat.budget.report()["budgets"],
+        "available": {n: s.available and not breaker.blocked(n) for n, s in snap.models.items()},
+        "breaker": {n: breaker.state(n).value for n in snap.models},
+        "budgets": services.budget.report()["budgets"],
         "load": {
             "gpus": gpus,
             "cpu_ratio": load_snapshot.cpu_ratio,
@@ -156,7 +156,7 @@ def lifespan(state: RouterState, given: Overrides) -> Callable[[FastAPI], Abstra
             turns=TurnPins(ttl_s=settings.session_ttl_s, max_sessions=settings.session_max),
         )
         collector = StateCollector(lambda: live_state(opened))
-        opened = Services(rules, monitor, load, chat, collector)
+        opened = Services(rules, monitor, load, chat, budget, breaker, collector)
         metrics.registry.register(collector)
         watcher = RulesWatcher(rules, interval_s=settings.rules_poll_interval_s)
         monitor.start()

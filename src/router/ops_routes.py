@@ -48,7 +48,7 @@ async def ready(request: Request) -> Response:
     snap = opened.availability.snapshot
     if snap is None:
         return json_response({"ready": False, "litellm": "not probed yet", "models": {}}, 503)
-    breaker = opened.chat.breaker
+    breaker = opened.breaker
     models = {
         n: {
             "available": s.available,
@@ -75,7 +75,7 @@ async def prometheus_metrics(request: Request) -> Response:
 @routes.get("/v1/budget")
 async def budget_report(request: Request) -> Response:
     router_state(request).auth.check(request.headers)
-    return json_response(services(request).chat.budget.report())
+    return json_response(services(request).budget.report())
 
 
 @routes.get("/v1/usage")
@@ -90,7 +90,7 @@ async def usage_report(
     ((key, value),) = given.items()
     if claims is not None and not (key == "task_key" and claims.owns_usage(value)):
         raise Forbidden(f"This task key may read only task {claims.task!r}'s usage.")
-    ledger = services(request).chat.budget.ledger
+    ledger = services(request).budget.ledger
     await ledger.flush()  # free requests are tallied in memory: write them first
     return json_response(await asyncio.to_thread(ledger.usage_by, key, value))
 
