@@ -10,6 +10,8 @@ Order of precedence:
 2. otherwise the task type is the explicit hint if there is one, else the classifier's;
 3. the first rule whose task type and conditions match wins; its model, then its fallbacks,
    then the default chain are tried in order, skipping unavailable or budget-capped models;
+   a classifier's guess whose confidence is below the rules' `min_confidence` matches no
+   task-type rule (only rules without a task type), and the decision says so;
 4. with no matching rule, the default chain is used.
 """
 
@@ -24,6 +26,8 @@ from src.router.tasks import TaskType
 
 PINNED_RULE = "pinned"
 DEFAULT_RULE = "default"
+# Where a task type came from when the client said it; these are never second-guessed.
+EXPLICIT_SOURCES = frozenset({"virtual_model", "header", "metadata"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,8 +188,11 @@ def decide(
     chosen_rule: Rule | None = None
     rule_name, reason = DEFAULT_RULE, ""
     chain: tuple[str, ...] = ()
+    unsure = cls.source not in EXPLICIT_SOURCES and cls.confidence < rules.min_confidence
+    if unsure:
+        signals["low_confidence"] = {"confidence": round(cls.confidence, 4), "min_confidence": rules.min_confidence}
     for index, rule in enumerate(rules.rules):
-        if rule.task_type is not None and rule.task_type is not cls.task_type:
+        if rule.task_type is not None and (unsure or rule.task_type is not cls.task_type):
             continue
         if _conditions_hold(rule, features, load, budget, trace):
             chosen_rule, rule_name, reason = rule, rules.rule_name(index), rule.reason
@@ -196,6 +203,11 @@ def decide(
     if rules.default is not None:
         if chosen_rule is None:
             reason = rules.default.reason
+            if unsure:
+                reason = (
+                    f"{reason} (classifier confidence {cls.confidence:.2f} for {cls.task_type.value} is below "
+                    f"min_confidence {rules.min_confidence:g}: task-type rules skipped)"
+                )
         chain = (*chain, *rules.default.candidates())
     chain = tuple(dict.fromkeys(chain))  # a model named twice is tried once
 
