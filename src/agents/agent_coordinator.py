@@ -49,19 +49,27 @@ from src.protocols.llm_protocol import (
     Usage,
     Workspace,
 )
-from src.router.auth import signed_task_key
+from src.router import task_keys
 
 COORDINATOR = "coordinator"
 CODE_ROLES = ("implement", "refine", "fix")
 LOG_CAP = 4000  # characters of an agent's log kept inline in a message
 
 
-def task_key(task: str, role: str, router_key: str | None = None) -> str:
-    """The router key for one step (`sk-task-<task>--<role>`, signed with ROUTER_API_KEY when
-    the router requires keys): the router attributes the step's usage to it."""
-    return signed_task_key(
-        router_key if router_key is not None else os.environ.get("ROUTER_API_KEY"), f"{task}--{role}"
-    )
+def task_key(
+    task: str,
+    role: str,
+    router_key: str | None = None,
+    *,
+    max_cost_usd: float | None = None,
+    models: tuple[str, ...] | None = None,
+    ttl_s: float = task_keys.DEFAULT_TTL_S,
+) -> str:
+    """The router key for one step (format: `src/router/task_keys.py`), signed with the router
+    key (ROUTER_API_KEYS) when the router requires keys: the router attributes the step's usage
+    to `<task>--<role>`, and enforces its expiry, models and the task's spend ceiling."""
+    key = router_key if router_key is not None else task_keys.router_key_from_env(os.environ)
+    return task_keys.mint(key, task, role, models=models, max_cost_usd=max_cost_usd, ttl_s=ttl_s)
 
 
 @dataclass
@@ -97,10 +105,11 @@ def router_usage(router_url: str) -> UsageFetcher:
 
     def fetch(key: str) -> Usage:
         try:
-            router_key = os.environ.get("ROUTER_API_KEY")
+            router_key = task_keys.router_key_from_env(os.environ)
+            claims = task_keys.read(key)
             resp = httpx.get(
                 f"{router_url.rstrip('/')}/v1/usage",
-                params={"task_key": key.removeprefix("sk-task-").partition(".")[0]},
+                params={"task_key": claims.attribution if claims else key},
                 headers={"Authorization": f"Bearer {router_key}"} if router_key else {},
                 timeout=10,
             )
@@ -185,7 +194,8 @@ class Coordinator:
                 git(worktree, "reset", "-q", "--hard", last.workspace.base_ref)
                 git(worktree, "clean", "-qfd")
         base = head(worktree)
-        key = task_key(card.task, role)
+        # The key dies soon after the step's deadline; the card's cost cap is the router's to enforce.
+        key = task_key(card.task, role, max_cost_usd=card.max_cost_usd, ttl_s=card.timeout_s + 600)
         is_review = role == "review"
         assignment = Message(
             msg_type=MsgType.REVIEW_REQUEST if is_review else MsgType.TASK_ASSIGNMENT,

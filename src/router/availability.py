@@ -89,8 +89,8 @@ class AvailabilityMonitor:
         except UpstreamError as exc:
             return ModelState(False, f"backend down: {exc.message}")
         if status >= 500:
-            return ModelState(False, f"backend unhealthy: GET {url} -> {status}")
-        return ModelState(True, f"backend up ({url} -> {status})")
+            return ModelState(False, f"backend unhealthy: GET /models -> {status}")
+        return ModelState(True, f"backend up (GET /models -> {status})")  # no address: clients see reasons
 
     async def probe(self) -> AvailabilitySnapshot:
         env = self._environ()

@@ -32,6 +32,8 @@ class _ModelInfo(BaseModel):
     model_config = ConfigDict(extra="allow")
     input_cost_per_token: float = Field(default=0.0, ge=0)
     output_cost_per_token: float = Field(default=0.0, ge=0)
+    # What LiteLLM lets the model write when a request sets no max_tokens: the router reserves it.
+    max_output_tokens: int | None = Field(default=None, ge=1)
     # The router's own key: send this model's requests straight to its OpenAI-compatible
     # api_base (vLLM, llama-server), skipping LiteLLM's hop; LiteLLM stays the fallback.
     router_direct: bool = False
@@ -61,6 +63,11 @@ class CatalogModel:
     direct: bool = False  # model_info.router_direct
     backend_model: str = ""  # the name the backend itself knows (provider prefix removed)
     api_key: str | None = None  # a literal key from the config (never an os.environ/ reference)
+    max_output_tokens: int | None = None  # model_info.max_output_tokens
+
+    @property
+    def priced(self) -> bool:
+        return self.input_cost_per_token > 0 or self.output_cost_per_token > 0
 
     @property
     def is_local(self) -> bool:
@@ -129,6 +136,7 @@ def parse_catalog(data: object, *, source: str) -> Catalog:
                 direct=entry.model_info.router_direct,
                 backend_model=entry.litellm_params.model.partition("/")[2] or entry.litellm_params.model,
                 api_key=key if key and not key.startswith(ENV_PREFIX) else None,
+                max_output_tokens=entry.model_info.max_output_tokens,
             )
         )
     return Catalog(models=tuple(models))

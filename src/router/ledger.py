@@ -24,7 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from src.router.background import cancel, every
+from src.router.errors import LedgerWriteFailed
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS spend (
@@ -46,6 +49,7 @@ CREATE INDEX IF NOT EXISTS spend_month ON spend(month);
 CREATE INDEX IF NOT EXISTS spend_task ON spend(task_key);
 """
 MAX_BATCH = 512
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,38 +167,40 @@ class Ledger:
                         self._queue.put(None)  # finish this batch, then stop
                         break
                     batch.append(nxt)
-                error: BaseException | None = None
                 try:
-                    conn.execute("BEGIN")
-                    conn.executemany(
-                        "INSERT INTO spend (ts, day, month, model, provider, prompt_tokens, completion_tokens,"
-                        " cost_usd, response_id, task_key, requests) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                        [
-                            (
-                                r.ts,
-                                r.day,
-                                r.month,
-                                r.model,
-                                r.provider,
-                                r.prompt_tokens,
-                                r.completion_tokens,
-                                r.cost_usd,
-                                r.response_id,
-                                r.task_key,
-                                r.requests,
-                            )
-                            for r, _ in batch
-                        ],
-                    )
-                    conn.execute("COMMIT")
-                except sqlite3.Error as exc:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    error = exc
-                for _, fut in batch:
-                    loop.call_soon_threadsafe(_resolve, fut, error)
+                    self._write(conn, batch, loop)
+                except Exception as exc:  # the writer must outlive any one batch
+                    log.error("ledger_writer_error", error=type(exc).__name__)
         finally:
             conn.close()
+
+    def _write(
+        self,
+        conn: sqlite3.Connection,
+        batch: list[tuple[SpendRow, asyncio.Future[None]]],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        """Commit a batch in one transaction; if that fails, each row on its own, so that one bad
+        row fails only its own request. Any exception is caught: the writer thread never dies."""
+        try:
+            _insert(conn, [r for r, _ in batch])
+        except Exception as exc:  # any failure: retry one row at a time below
+            log.warning("ledger_batch_failed", rows=len(batch), error=type(exc).__name__)
+        else:
+            for _, fut in batch:
+                loop.call_soon_threadsafe(_resolve, fut, None)
+            return
+        for row, fut in batch:
+            error: Exception | None = None
+            try:
+                _insert(conn, [row])
+            except Exception as exc:  # reported to the request that wrote the row
+                error = LedgerWriteFailed(
+                    f"The spend of this answer ({row.model}) could not be recorded in the ledger: "
+                    f"{type(exc).__name__}: {exc}"
+                )
+                error.__cause__ = exc
+            loop.call_soon_threadsafe(_resolve, fut, error)
 
     def usage_for(self, task_key: str) -> dict[str, Any]:
         """Tokens, cost and requests recorded for a task key (after the last flush)."""
@@ -215,6 +221,19 @@ class Ledger:
             "cost_usd": row[3],
         }
 
+    def task_cost(self, task: str) -> float:
+        """Spend recorded for a task: its own key and every step's (`<task>--<step>`)."""
+        pattern = task.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "--%"
+        conn = connect(self.path)
+        try:
+            row = conn.execute(
+                "SELECT COALESCE(SUM(cost_usd),0) FROM spend WHERE task_key=? OR task_key LIKE ? ESCAPE '\\'",
+                (task, pattern),
+            ).fetchone()
+        finally:
+            conn.close()
+        return float(row[0])
+
     def totals(self, day: str, month: str) -> tuple[dict[str, float], dict[str, float]]:
         """Spend per model for the given UTC day and month (read at start-up)."""
         conn = connect(self.path)
@@ -226,6 +245,36 @@ class Ledger:
         finally:
             conn.close()
         return daily, monthly
+
+
+def _insert(conn: sqlite3.Connection, rows: list[SpendRow]) -> None:
+    conn.execute("BEGIN")
+    try:
+        conn.executemany(
+            "INSERT INTO spend (ts, day, month, model, provider, prompt_tokens, completion_tokens,"
+            " cost_usd, response_id, task_key, requests) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    r.ts,
+                    r.day,
+                    r.month,
+                    r.model,
+                    r.provider,
+                    r.prompt_tokens,
+                    r.completion_tokens,
+                    r.cost_usd,
+                    r.response_id,
+                    r.task_key,
+                    r.requests,
+                )
+                for r in rows
+            ],
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _resolve(fut: asyncio.Future[None], error: BaseException | None) -> None:

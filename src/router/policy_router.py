@@ -21,11 +21,12 @@ import structlog
 from dotenv import dotenv_values
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from src.router.auth import Authenticator
+from src.router.auth import Authenticator, Forbidden
 from src.router.availability import AvailabilityMonitor
 from src.router.breaker import CircuitBreaker
 from src.router.budget import BudgetTracker
@@ -255,12 +256,22 @@ def create_app(
             await watcher.stop()
             await load.stop()
             await monitor.stop()
+            await app.state.chat.drain()  # abandoned streams' spend, before the ledger closes
             await budget.close()
             metrics.registry.unregister(state)
             if session is not None:
                 await session.close()
 
-    app = FastAPI(title="Multi-LLM policy router", version="0.1.0", lifespan=lifespan)
+    # The documentation routes are declared below, behind the key check like every other route
+    # that tells more than "alive" (with no keys configured, the loopback bind is the boundary).
+    app = FastAPI(
+        title="Multi-LLM policy router",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
 
     @app.exception_handler(RouterError)
     async def _router_error(request: Request, exc: RouterError) -> Response:
@@ -285,8 +296,19 @@ def create_app(
     async def health() -> Response:
         return _json({"status": "ok"})
 
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_document(request: Request) -> Response:
+        auth.check(request.headers)
+        return _json(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> Response:
+        auth.check(request.headers)
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - docs")
+
     @app.get("/ready")
     async def ready(request: Request) -> Response:
+        auth.check(request.headers)  # it names backends and their state
         snap = request.app.state.monitor.snapshot
         if snap is None:
             return _json({"ready": False, "litellm": "not probed yet", "models": {}}, 503)
@@ -306,9 +328,11 @@ def create_app(
 
     @app.post("/v1/chat/completions", openapi_extra=CHAT_REQUEST_DOC)
     async def chat_completions(request: Request) -> Response:
-        auth.check(request.headers)
+        claims = auth.check(request.headers)
         raw = await _read_body(request, settings.max_body_bytes)
-        result = await unless_disconnected(request.receive, request.app.state.chat.complete(raw, request.headers))
+        result = await unless_disconnected(
+            request.receive, request.app.state.chat.complete(raw, request.headers, claims)
+        )
         if result is None:
             return Response(status_code=499)  # the client is gone; nobody reads this
         if result.stream is not None:
@@ -329,6 +353,8 @@ def create_app(
 
     @app.get("/metrics")
     async def prometheus_metrics(request: Request) -> Response:
+        if not settings.metrics_public:  # spend, budgets and backends: a key, unless opened for scrapers
+            auth.check(request.headers)
         body = exposition(metrics, request.app.state.state_collector)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
@@ -339,7 +365,9 @@ def create_app(
 
     @app.get("/v1/usage")
     async def usage_report(request: Request, task_key: str) -> Response:
-        auth.check(request.headers)
+        claims = auth.check(request.headers)
+        if claims is not None and not claims.owns_usage(task_key):
+            raise Forbidden(f"This task key may read only task {claims.task!r}'s usage.")
         ledger = request.app.state.chat.budget.ledger
         await ledger.flush()  # free requests are tallied in memory: write them first
         return _json(await asyncio.to_thread(ledger.usage_for, task_key))

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     # Client keys (comma-separated). Unset: any local client is accepted (loopback bind).
     router_api_keys: SecretStr | None = None
     admin_api_key: SecretStr | None = None
+    # With ROUTER_API_KEYS set, /metrics needs a key too; true opens it for a Prometheus scraper
+    # that cannot send one (it shows spend, budgets and backend load).
+    metrics_public: bool = False
     router_host: str = "127.0.0.1"
     router_port: int = Field(default=5000, ge=1, le=65535)
 

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from src.agents.agent_coordinator import Coordinator, task_key
+from src.agents.agent_coordinator import Coordinator
 from src.agents.drivers.base import AgentOutcome, StepContext
 from src.agents.journal import Journal
 from src.agents.process import ProcessRunner, SubprocessRunner
 from src.agents.report import write_reports
 from src.agents.task_card import parse_card
 from src.protocols.llm_protocol import MsgType, TaskState, Usage, parse_message
+from src.router import task_keys
 
 CARD = """---
 task: greet
@@ -43,7 +44,8 @@ class ScriptDriver:
 
     def run(self, ctx: StepContext, runner: ProcessRunner) -> AgentOutcome:
         self.calls.append(ctx.role)
-        assert ctx.api_key == task_key("greet", ctx.role)
+        claims = task_keys.read(ctx.api_key)  # minted per step, with an expiry: compare what it says
+        assert claims is not None and claims.attribution == f"greet--{ctx.role}"
         return self.actions[ctx.role](ctx)
 
 
