@@ -926,6 +926,8 @@ def wrap_agents(rows: list[dict[str, str]], agents: dict[str, str], rng: random.
         user = row["user"]
         if agent == "claude_code":
             user = P.CLAUDE_CODE_REMINDER + "\n" + user
+        elif agent == "openhands":  # its CLI hands the task over as a file's contents
+            user = P.OPENHANDS_TASK_FILE.format(task=user)
         out.append({**row, "system": system, "user": user, "source": row["source"] + "+agent:" + agent})
     return out
 
@@ -949,8 +951,16 @@ print(json.dumps(out))
 """
 
 
+def recorded_system(path: Path) -> str:
+    """The system prompt of the first request recorded from an agent's CLI (one JSON body a line)."""
+    body = json.loads(path.read_text().splitlines()[0])
+    content = body["messages"][0]["content"]
+    return content if isinstance(content, str) else "\n".join(p.get("text", "") for p in content)
+
+
 def load_agents(aider_python: Path, claude_code_fixture: Path) -> dict[str, str]:
-    """Real agents' system prompts: Aider's from its installed package, Claude Code's from a recording."""
+    """Real agents' system prompts: Aider's from its installed package, Claude Code's, Cline's and
+    OpenHands' from requests recorded from their CLIs (tests/fixtures/)."""
     out = subprocess.run(
         [str(aider_python), "-c", AIDER_PROMPTS], capture_output=True, text=True, timeout=120, check=True
     )
@@ -961,6 +971,8 @@ def load_agents(aider_python: Path, claude_code_fixture: Path) -> dict[str, str]
         + "\n"
         + "\n".join(p.get("text", "") for m in cc["messages"] if m["role"] == "system" for p in m["content"])
     )
+    for name in ("cline", "openhands"):
+        agents[name] = recorded_system(claude_code_fixture.parent / f"{name}_requests.jsonl")
     return agents
 
 

@@ -652,3 +652,9 @@ CHITCHAT = [
     "testing 1 2 3",
     "ping",
 ]
+
+# How the OpenHands CLI hands over a task given with -f (as recorded from its requests).
+OPENHANDS_TASK_FILE = (
+    "Starting this session with file context.\n\nFile path: /workspace/task.md\n\nFile contents:\n"
+    "--------------------\n{task}\n\n--------------------\n"
+)

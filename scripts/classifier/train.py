@@ -158,8 +158,9 @@ def macro_f1(y: Any, pred: Any) -> tuple[float, dict[str, float]]:
 
 
 def group_of(source: str) -> str:
-    """The collection a row came from (agent wrapping and template names aside)."""
-    return source.split("+")[0].split(":")[0] if not source.startswith("synthetic") else source.split("+")[0]
+    """The collection a row came from, agent wrapping aside: a T0 or FLAN data set ("t0:xsum",
+    "flan:wmt16_translate"), CoNaLa, GSM8K, ..., or one family of this project's phrasings."""
+    return source.split("+")[0]
 
 
 def cross_source(rows: list[dict[str, str]], m: Matrix, folds: int = 4) -> dict[str, Any]:

@@ -76,13 +76,18 @@ def claude_code_request(task: str) -> list[dict[str, Any]]:
     return messages
 
 
-def aider_request(task: str) -> list[dict[str, Any]]:
-    """One of Aider's real requests (recorded from the aider CLI), by the task it was run with."""
-    for line in (FIXTURES / "aider_requests.jsonl").read_text().splitlines():
+def recorded_request(agent: str, task: str) -> list[dict[str, Any]]:
+    """One of an agent's real requests (recorded from its CLI against a capturing endpoint,
+    `tests/fixtures/<agent>_requests.jsonl`), found by the task it was run with."""
+    for line in (FIXTURES / f"{agent}_requests.jsonl").read_text().splitlines():
         messages: list[dict[str, Any]] = json.loads(line)["messages"]
-        if any(m["role"] == "user" and m["content"] == task for m in messages):
+        if any(m["role"] == "user" and task in json.dumps(m["content"]) for m in messages):
             return messages
-    raise AssertionError(f"no recorded Aider request for {task!r}")
+    raise AssertionError(f"no recorded {agent} request for {task!r}")
+
+
+def aider_request(task: str) -> list[dict[str, Any]]:
+    return recorded_request("aider", task)
 
 
 @pytest.mark.parametrize(
@@ -116,6 +121,24 @@ def test_in_aiders_real_requests_the_type_follows_the_users_task(task: str, expe
     messages = aider_request(task)
     assert messages[0]["role"] == "system" and "expert software developer" in messages[0]["content"]
     assert len(messages) > 8  # Aider's example conversation and closing reminder are there
+    assert clf.classify(conversation(messages)).task_type is expected
+
+
+@pytest.mark.parametrize(
+    ("agent", "task", "expected"),
+    [
+        ("openhands", "Review calc.py for bugs and report them; do not modify any file.", TaskType.CODE_REVIEW),
+        ("openhands", "Fix the bug in calc.py: add() subtracts instead of adding.", TaskType.CODE_GENERATION),
+        ("openhands", "Write a short summary of what calc.py provides, in two sentences.", TaskType.SUMMARIZATION),
+        ("cline", "Review calc.py for bugs and report them; do not modify any file.", TaskType.CODE_REVIEW),
+        ("cline", "Fix the bug in calc.py: add() subtracts instead of adding.", TaskType.CODE_GENERATION),
+    ],
+)
+def test_in_openhands_and_cline_real_requests_the_type_follows_the_users_task(
+    agent: str, task: str, expected: TaskType
+) -> None:
+    messages = recorded_request(agent, task)
+    assert messages[0]["role"] == "system" and len(json.dumps(messages[0]["content"])) > 4000
     assert clf.classify(conversation(messages)).task_type is expected
 
 
