@@ -888,6 +888,10 @@ def synthetic(pool: dict[str, list[str]], rng: random.Random) -> list[dict[str, 
         )
     for _ in range(500):
         out.append(ex(rng.choice(P.GENERAL_QUESTIONS), "general", "synthetic:general"))
+    for label, tasks in P.LENGTH_TASKS.items():
+        for task in tasks:
+            for n in P.LENGTH_LIMITS:
+                out.append(ex(task.format(n=n), label, "synthetic:length-limits"))
     for text in P.CHITCHAT:
         for variant in (text, text.lower(), text.rstrip("!?.") + rng.choice(("", " :)", "!", "?", " 👋"))):
             out.append(ex(variant, "general", "synthetic:chitchat"))

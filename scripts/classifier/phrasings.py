@@ -658,3 +658,39 @@ OPENHANDS_TASK_FILE = (
     "Starting this session with file context.\n\nFile path: /workspace/task.md\n\nFile contents:\n"
     "--------------------\n{task}\n\n--------------------\n"
 )
+
+# Length limits ("in five words", "in 3 sentences") say how long, not which language: the same
+# suffixes on requests of several types, so that "in <number> words" is not read as "in French".
+LENGTH_LIMITS = [
+    "in five words",
+    "in 3 words",
+    "in ten words or fewer",
+    "in two sentences",
+    "in one sentence",
+    "in 50 words",
+    "in under 100 words",
+    "in a single line",
+    "in three bullet points",
+    "in one word",
+]
+LENGTH_TASKS = {
+    "general": [
+        "Introduce yourself {n}",
+        "Say something nice {n}",
+        "Explain gravity {n}",
+        "Describe your day {n}",
+        "Answer {n}: why is the sea salty?",
+        "Tell me about Paris {n}",
+        "Greet me {n}",
+        "What is love? Answer {n}",
+    ],
+    "creative_writing": [
+        "Write a poem about rain {n}",
+        "Describe autumn {n}, poetically",
+        "Tell a story about a dragon {n}",
+        "Write a slogan for a bakery {n}",
+    ],
+    "summarization": ["Summarize this article {n}", "Sum up the meeting notes {n}", "Give the gist of the report {n}"],
+    "sentiment": ["Tell me the mood of this review {n}: 'awful service, never again'"],
+    "code_review": ["Review this function {n}"],
+}
