@@ -1010,7 +1010,7 @@ def main(argv: list[str] | None = None) -> int:
     # What coding agents are asked most (tasks about the user's files) goes inside every agent.
     rows += [w for name in sorted(agents) for w in wrap_agents(file_tasks(rng), {name: agents[name]}, rng, 10_000)]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+    with args.out.open("wb") as raw, gzip.GzipFile(filename="train.jsonl.gz", fileobj=raw, mode="wb", mtime=0) as gz:
         for row in rows:
             gz.write((json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode())
     counts: dict[str, int] = {}
