@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import structlog
 from dotenv import dotenv_values
 from fastapi import FastAPI
 
@@ -26,6 +27,7 @@ from src.router.catalog import load_catalog
 from src.router.chat import ChatService
 from src.router.classifier import Classifier, HeuristicClassifier
 from src.router.config_errors import ConfigError
+from src.router.learned_classifier import DEFAULT_MODEL_PATH, LearnedClassifier, ModelUnavailable
 from src.router.ledger import Ledger
 from src.router.load import FileGpuSampler, GpuSampler, LoadMonitor, NvmlGpuSampler, PsutilHostSampler
 from src.router.metrics import StateCollector
@@ -34,6 +36,8 @@ from src.router.rules_watch import RulesWatcher
 from src.router.sessions import TurnPins
 from src.router.settings import Settings
 from src.router.upstream import AiohttpUpstream, Upstream
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,19 @@ class Overrides:
 async def classifier_from_settings(settings: Settings) -> Classifier:
     if settings.classifier == "heuristic":
         return HeuristicClassifier()
+    if settings.classifier == "learned":
+        path = settings.classifier_model or DEFAULT_MODEL_PATH
+        try:
+            return await asyncio.to_thread(LearnedClassifier.load, path)
+        except ModelUnavailable as exc:
+            log.warning(
+                "classifier_fallback",
+                wanted="learned",
+                using="heuristic",
+                reason=str(exc),
+                hint="make train-classifier rebuilds data/classifier/model.npz",
+            )
+            return HeuristicClassifier()
     from src.router.embedding_classifier import EmbeddingClassifier  # an extra: imported only when chosen
 
     embedding = EmbeddingClassifier()
