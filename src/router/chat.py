@@ -171,7 +171,7 @@ class ChatService:
         if self.metrics is not None:
             self.metrics.classifier.observe(time.perf_counter() - t0)
         snapshot = await self._availability.current()
-        # Everything below runs without an await: admission and reservation are atomic.
+        # The budget snapshot steers the choice; `reserve` below (atomic in the spend store) holds the cap.
         max_out = _max_output(body)
         features = RequestFeatures(None if is_virtual(model) else model, classification, tokens)
         load = self._load.snapshot() if self._load is not None else LoadSnapshot()
@@ -248,7 +248,7 @@ class ChatService:
             reservation: Reservation | str | None = None
             if why_not is None and catalog_model is not None:
                 estimate = self.budget.estimate(catalog_model, routed.prompt_tokens, routed.max_output_tokens)
-                reservation = self.budget.reserve(
+                reservation = await self.budget.reserve(
                     model,
                     estimate,
                     task=claims.task if claims is not None else None,

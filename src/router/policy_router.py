@@ -42,6 +42,7 @@ from src.router.metrics import Metrics, StateCollector, exposition
 from src.router.rules_store import RulesStore
 from src.router.rules_watch import RulesWatcher
 from src.router.settings import Settings
+from src.router.spend_store import SpendStore, SqliteSpendStore
 from src.router.upstream import AiohttpUpstream, Upstream
 
 # The body is read raw (parsed once with orjson, forwarded as sent); this documents its shape
@@ -147,6 +148,12 @@ def _gpu_from_settings(settings: Settings) -> GpuSampler | None:
     return sampler
 
 
+def spend_store_from_settings(settings: Settings) -> SpendStore:
+    """The machine's ledger as the shared budget state, or Redis when `REDIS_URL` is set."""
+    ledger = Ledger(settings.ledger_path, synchronous_full=settings.ledger_synchronous_full)
+    return SqliteSpendStore(ledger, lease_s=settings.reservation_lease_s)
+
+
 def _process_environ() -> Callable[[], Mapping[str, str]]:
     merged = {**{k: v for k, v in dotenv_values(".env").items() if v is not None}, **os.environ}
     return lambda: merged
@@ -202,8 +209,9 @@ def create_app(
         budget = BudgetTracker(
             catalog,
             lambda: rules.current().budgets,
-            Ledger(settings.ledger_path, synchronous_full=settings.ledger_synchronous_full),
+            spend_store_from_settings(settings),
             default_output_tokens=settings.default_output_tokens,
+            refresh_s=settings.budget_refresh_s,
         )
         breaker = CircuitBreaker(
             failure_threshold=settings.breaker_failure_threshold, cooldown_s=settings.breaker_cooldown_s
@@ -344,7 +352,9 @@ def create_app(
     @app.get("/v1/budget")
     async def budget_report(request: Request) -> Response:
         auth.check(request.headers)
-        return _json(request.app.state.chat.budget.report())
+        budget = request.app.state.chat.budget
+        await budget.refresh()  # every process's spend and reservations, as of now
+        return _json(budget.report())
 
     @app.get("/v1/usage")
     async def usage_report(request: Request, task_key: str) -> Response:
@@ -352,7 +362,7 @@ def create_app(
         if claims is not None and not claims.owns_usage(task_key):
             raise Forbidden(f"This task key may read only task {claims.task!r}'s usage.")
         ledger = request.app.state.chat.budget.ledger
-        await ledger.flush()  # free requests are tallied in memory: write them first
+        await ledger.flush()  # free requests are tallied in memory: write them first (this worker's)
         return _json(await asyncio.to_thread(ledger.usage_for, task_key))
 
     @app.get("/v1/load")

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     ledger_path: Path = Path("var/router/ledger.sqlite3")
     ledger_synchronous_full: bool = False
     default_output_tokens: int = Field(default=1024, ge=1)
+    # Shared budget state (several workers or replicas): a reservation of a process that died
+    # expires after this long (a live process renews its own every third of it), and the view
+    # the policy steers by is re-read this often.
+    reservation_lease_s: float = Field(default=10.0, gt=0)
+    budget_refresh_s: float = Field(default=0.5, gt=0)
     # Task classifier: the built-in "heuristic", or "embedding" (MiniLM; requirements-embedding.txt).
     classifier: Literal["heuristic", "embedding"] = "heuristic"
     # Refuse request fields that are not OpenAI chat-completions fields (off: forward them).

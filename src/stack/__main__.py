@@ -27,7 +27,7 @@ from src.stack.model_file import ensure_model
 from src.stack.paths import REPO_ROOT, var_dir
 from src.stack.prometheus import ensure_prometheus
 from src.stack.services import RunningService, ServiceError, port_in_use, start, wait_healthy
-from src.stack.stack import StackPorts, litellm_spec, llama_server_spec, router_spec
+from src.stack.stack import StackPorts, litellm_spec, llama_server_spec, router_spec, workers_from
 
 
 def setup(*, for_tests: bool = False) -> tuple[Path, Path]:
@@ -72,6 +72,11 @@ def run() -> int:
             file=sys.stderr,
         )
         return 2
+    try:
+        workers = workers_from(env.get("ROUTER_WORKERS"))
+    except ValueError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
     key = env["LITELLM_MASTER_KEY"]
     litellm_config = REPO_ROOT / env.get("LITELLM_CONFIG", "config/litellm.yaml")
     specs = [
@@ -86,6 +91,8 @@ def run() -> int:
             env=env,
             cwd=REPO_ROOT,
             host=host,
+            workers=workers,
+            multiproc_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"]) if env.get("PROMETHEUS_MULTIPROC_DIR") else None,
         ),
     ]
     running: list[RunningService] = []
