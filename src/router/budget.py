@@ -184,11 +184,11 @@ class BudgetTracker:
         """Why the model looks capped for a request of `estimate`, from the last view (advisory:
         `reserve` decides)."""
         model = self._catalog.get(model_name)
-        budgets = self._budgets()
-        if model is None or not budgets or self._free(model):
+        if model is None or self._free(model):
             return None
         if self.unavailable is not None:
             return SpendStoreUnavailable(self.unavailable)
+        budgets = self._budgets()
         self._roll()
         for b in budgets:
             if not self._covers(b, model):
@@ -208,7 +208,7 @@ class BudgetTracker:
     def snapshot(self, prompt_tokens: int, max_output_tokens: int | None) -> BudgetSnapshot:
         """What the policy needs: which models this request may not use, and how spent each is."""
         budgets = self._budgets()
-        if not budgets:
+        if not budgets and self.unavailable is None:
             return BudgetSnapshot()
         self._roll()
         capped: dict[str, str] = {}
@@ -240,7 +240,9 @@ class BudgetTracker:
                     period = self._day if b.period is Period.DAILY else self._month
                     caps += (Cap(name, period, self._covered(b), b.limit_usd),)
         has_ceiling = task is not None and ceiling is not None and amount != 0
-        if not caps and not has_ceiling:
+        # With the store away, a paid request still asks it: refused until it answers again.
+        store_away = self.unavailable is not None and model is not None and not self._free(model)
+        if not caps and not has_ceiling and not store_away:
             return Reservation(0, model_name, amount, self._day, task)  # nothing shared to check
         claim = Claim(model_name, amount, self._day, caps, task if has_ceiling else None, ceiling)
         try:
@@ -250,18 +252,14 @@ class BudgetTracker:
         except Exception as exc:  # unreachable or failing: fail closed, for paid models only
             self._unreachable(exc)
             return SpendStoreUnavailable(self.unavailable or "")
+        self.unavailable = None
         if isinstance(got, Refusal):
-            if got.unavailable is not None:
-                self.unavailable = got.unavailable
-                return SpendStoreUnavailable(got.unavailable)
-            self.unavailable = None
             if got.cap is None:
                 return TaskCeilingReached(
                     f"task {task!r} spend ceiling (max_cost_usd): ${got.spent:.4f} spent + ${got.reserved:.4f}"
                     f" in flight + ${amount:.4f} for this request > ${ceiling or 0:.4f}"
                 )
             return self._capped_text(by_name[got.cap.name], got.spent, got.reserved, amount)
-        self.unavailable = None
         r = Reservation(got, model_name, amount, self._day, task)
         self._mine[r.id] = r
         self._reserved[model_name] = self._reserved.get(model_name, 0.0) + amount  # seen before the next read
@@ -283,14 +281,14 @@ class BudgetTracker:
         """Replace the reservation with the real spend and return once the row is durable."""
         shared = self._forget(reservation)
         if row.cost_usd == 0 and not shared:
-            self.ledger.tally(row)  # free: counted, written with the next flush
+            self.store.tally(row)  # free: counted, written with the next flush
             return
         self._roll()
         if row.day == self._day:
             self._daily[row.model] = self._daily.get(row.model, 0.0) + row.cost_usd
         if row.month == self._month:
             self._monthly[row.model] = self._monthly.get(row.model, 0.0) + row.cost_usd
-        await self.store.settle(reservation.id, row)
+        await self.store.settle(reservation.id, row, reservation.task)
 
     def report(self) -> dict[str, Any]:
         self._roll()

@@ -19,13 +19,14 @@ import structlog
 from src.router.auth import Forbidden
 from src.router.availability import AvailabilityMonitor
 from src.router.breaker import CircuitBreaker, parse_retry_after
-from src.router.budget import BudgetTracker, Reservation, TaskCeilingReached
+from src.router.budget import BudgetTracker, Reservation, SpendStoreUnavailable, TaskCeilingReached
 from src.router.catalog import Catalog
 from src.router.classifier import Classifier
 from src.router.errors import (
     ModelNotFound,
     NoModelAvailable,
     RouterError,
+    SpendStoreUnreachable,
     UpstreamError,
     UpstreamUnavailable,
     sse_error_event,
@@ -259,7 +260,8 @@ class ChatService:
                     if isinstance(reservation, TaskCeilingReached):
                         ceiling_reasons.append(reservation)
             if why_not is not None:
-                last_error = UpstreamUnavailable(f"{model} skipped: {why_not}")
+                skipped = SpendStoreUnreachable if isinstance(why_not, SpendStoreUnavailable) else UpstreamUnavailable
+                last_error = skipped(f"{model} skipped: {why_not}")
                 self._fallback(candidates, index, "budget_capped" if isinstance(reservation, str) else "circuit_open")
                 continue
             assert not isinstance(reservation, str)

@@ -14,7 +14,7 @@ import importlib
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from dotenv import dotenv_values
@@ -42,8 +42,11 @@ from src.router.metrics import Metrics, StateCollector, exposition
 from src.router.rules_store import RulesStore
 from src.router.rules_watch import RulesWatcher
 from src.router.settings import Settings
-from src.router.spend_store import SpendStore, SqliteSpendStore
+from src.router.spend_store import SpendStore, SqliteSpendStore, owner_id
 from src.router.upstream import AiohttpUpstream, Upstream
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 # The body is read raw (parsed once with orjson, forwarded as sent); this documents its shape
 # for clients and for schemathesis, which exercises the router from this document.
@@ -148,10 +151,14 @@ def _gpu_from_settings(settings: Settings) -> GpuSampler | None:
     return sampler
 
 
-def spend_store_from_settings(settings: Settings) -> SpendStore:
+def spend_store_from_settings(settings: Settings, redis: Redis | None) -> SpendStore:
     """The machine's ledger as the shared budget state, or Redis when `REDIS_URL` is set."""
     ledger = Ledger(settings.ledger_path, synchronous_full=settings.ledger_synchronous_full)
-    return SqliteSpendStore(ledger, lease_s=settings.reservation_lease_s)
+    if redis is None:
+        return SqliteSpendStore(ledger, lease_s=settings.reservation_lease_s)
+    from src.router.spend_redis import RedisSpendStore
+
+    return RedisSpendStore(redis, ledger, prefix=settings.redis_prefix, lease_s=settings.reservation_lease_s)
 
 
 def _process_environ() -> Callable[[], Mapping[str, str]]:
@@ -206,16 +213,30 @@ def create_app(
             interval_s=settings.load_interval_s,
             stale_after_s=settings.load_stale_after_s,
         )
+        redis_url = settings.redis_url_value()
+        redis = None
+        if redis_url is not None:
+            from src.router.spend_redis import redis_client  # only with REDIS_URL
+
+            redis = redis_client(redis_url, timeout_s=settings.redis_timeout_s)
+        store = spend_store_from_settings(settings, redis)
         budget = BudgetTracker(
             catalog,
             lambda: rules.current().budgets,
-            spend_store_from_settings(settings),
+            store,
             default_output_tokens=settings.default_output_tokens,
             refresh_s=settings.budget_refresh_s,
         )
         breaker = CircuitBreaker(
             failure_threshold=settings.breaker_failure_threshold, cooldown_s=settings.breaker_cooldown_s
         )
+        shared_breakers = None
+        if redis is not None:
+            from src.router.shared_breakers import SharedBreakers
+
+            shared_breakers = SharedBreakers(
+                redis, breaker, tuple(catalog.names()), replica=owner_id(), prefix=settings.redis_prefix
+            )
         await budget.open()
         app.state.rules = rules
         app.state.monitor = monitor
@@ -241,9 +262,13 @@ def create_app(
         monitor.start()
         load.start()
         watcher.start(sighup=settings.reload_on_sighup)
+        if shared_breakers is not None:
+            shared_breakers.start()
         try:
             yield
         finally:
+            if shared_breakers is not None:
+                await shared_breakers.stop()
             await watcher.stop()
             await load.stop()
             await monitor.stop()
@@ -361,9 +386,7 @@ def create_app(
         claims = auth.check(request.headers)
         if claims is not None and not claims.owns_usage(task_key):
             raise Forbidden(f"This task key may read only task {claims.task!r}'s usage.")
-        ledger = request.app.state.chat.budget.ledger
-        await ledger.flush()  # free requests are tallied in memory: write them first (this worker's)
-        return _json(await asyncio.to_thread(ledger.usage_for, task_key))
+        return _json(await request.app.state.chat.budget.store.usage(task_key))
 
     @app.get("/v1/load")
     async def load_report(request: Request) -> Response:

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     # the policy steers by is re-read this often.
     reservation_lease_s: float = Field(default=10.0, gt=0)
     budget_refresh_s: float = Field(default=0.5, gt=0)
+    # Replicas on several machines: budgets, reservations, breaker states and usage in one Redis
+    # (redis://[:password@]host:port/db). Empty: this machine's ledger is the shared state.
+    redis_url: SecretStr | None = None
+    redis_prefix: str = "mllm:"
+    # How long a Redis call may take before priced models are refused (free ones never wait on it).
+    redis_timeout_s: float = Field(default=0.5, gt=0)
     # Task classifier: the built-in "heuristic", or "embedding" (MiniLM; requirements-embedding.txt).
     classifier: Literal["heuristic", "embedding"] = "heuristic"
     # Refuse request fields that are not OpenAI chat-completions fields (off: forward them).
@@ -77,6 +83,10 @@ class Settings(BaseSettings):
     def admin_key_value(self) -> str | None:
         """The admin key; an empty `ADMIN_API_KEY=` (as in .env.example) means none."""
         return (self.admin_api_key.get_secret_value() if self.admin_api_key else "") or None
+
+    def redis_url_value(self) -> str | None:
+        """REDIS_URL; empty (as in .env.example) means none: the ledger is the shared state."""
+        return (self.redis_url.get_secret_value() if self.redis_url else "").strip() or None
 
     def master_key_value(self) -> str | None:
         return self.litellm_master_key.get_secret_value() if self.litellm_master_key else None

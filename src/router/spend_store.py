@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
@@ -60,13 +60,12 @@ class Claim:
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """Why a claim was refused: a cap (`cap`), the task's ceiling (`cap is None`), or the store
-    itself being unreachable (`unavailable`)."""
+    """Why a claim was refused: a cap (`cap`), or the task's ceiling (`cap is None`). A store
+    that cannot be reached raises instead."""
 
     cap: Cap | None
     spent: float = 0.0
     reserved: float = 0.0
-    unavailable: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +94,20 @@ class SpendStore(Protocol):
         exit path, cancellation included); a release that cannot reach the store expires."""
         ...
 
-    async def settle(self, reservation: int, row: SpendRow) -> None:
-        """Record the answer's spend durably and drop its reservation."""
+    async def settle(self, reservation: int, row: SpendRow, task: str | None = None) -> None:
+        """Record the answer's spend durably (counted against `task`'s ceiling too) and drop its
+        reservation (0: none)."""
+        ...
+
+    def tally(self, row: SpendRow) -> None:
+        """Count a free answer's tokens (no I/O on the request path)."""
         ...
 
     async def view(self, day: str, month: str) -> SpendView: ...
+
+    async def usage(self, task_key: str) -> dict[str, Any]:
+        """Requests, tokens and cost recorded under a task key, by every process."""
+        ...
 
 
 def owner_id() -> str:
@@ -262,8 +270,15 @@ class SqliteSpendStore:
         with contextlib.suppress(RuntimeError):  # shutting down: the lease ends it
             self._executor.submit(self._release_sync, reservation)
 
-    async def settle(self, reservation: int, row: SpendRow) -> None:
-        await self.ledger.record(row, settles=reservation)
+    async def settle(self, reservation: int, row: SpendRow, task: str | None = None) -> None:
+        await self.ledger.record(row, settles=reservation)  # the task's spend is read from the rows
+
+    def tally(self, row: SpendRow) -> None:
+        self.ledger.tally(row)
+
+    async def usage(self, task_key: str) -> dict[str, Any]:
+        await self.ledger.flush()  # free requests are tallied in memory: write this process's first
+        return await self._run(self.ledger.usage_for, task_key)
 
     async def view(self, day: str, month: str) -> SpendView:
         return await self._run(self._view_sync, day, month)

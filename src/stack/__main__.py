@@ -2,7 +2,7 @@
 
 setup   build llama-server (cached), fetch the embedded model (cached), create
         config/litellm.yaml and .env from the examples if missing; with --tests, also what
-        the suite needs: Prometheus, wrk and tmux (Debian packages), and Aider, Cline and
+        the suite needs: Prometheus, Redis, wrk and tmux (Debian packages), and Aider, Cline and
         OpenHands and Claude Code (into ~/.cache/multi-llm/tools)
 run     setup, then start llama-server, LiteLLM and the router, wait until all three are
         healthy, print the base URL, and stop all three on Ctrl-C
@@ -26,6 +26,7 @@ from src.stack.llama_build import ensure_llama_server
 from src.stack.model_file import ensure_model
 from src.stack.paths import REPO_ROOT, var_dir
 from src.stack.prometheus import ensure_prometheus
+from src.stack.redis_server import ensure_redis_server
 from src.stack.services import RunningService, ServiceError, port_in_use, start, wait_healthy
 from src.stack.stack import StackPorts, litellm_spec, llama_server_spec, router_spec, workers_from
 
@@ -38,6 +39,7 @@ def setup(*, for_tests: bool = False) -> tuple[Path, Path]:
     ensure_env_file()
     if for_tests:
         ensure_prometheus()
+        ensure_redis_server()  # the fleet tests' shared state (REDIS_URL)
         ensure_binaries("wrk", "wrk")  # the benchmark harness's load generator (its smoke run is a test)
         ensure_binaries("tmux", "tmux")  # OpenHands' terminal tool runs in tmux
         for tool in agent_tools.ensure_all():  # Aider, Cline, OpenHands, Claude Code: the e2e tests drive them

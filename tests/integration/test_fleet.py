@@ -41,6 +41,9 @@ def rules(limit: float) -> str:
     return f"""
 default:
   model: local-small
+rules:
+  - task_type: code_review
+    model: claude-sonnet
 budgets:
   - name: sonnet-daily
     scope: model
