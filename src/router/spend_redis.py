@@ -188,7 +188,7 @@ class RedisSpendStore:
     async def open(self) -> None:
         self.ledger.open()
         self._renewer = asyncio.get_running_loop().create_task(
-            every(self.lease_s / 3, self._renew, what="reservation_renew"), name="reservation-renew"
+            every(self.lease_s / 3, self.renew, what="reservation_renew"), name="reservation-renew"
         )
 
     async def close(self) -> None:
@@ -205,7 +205,8 @@ class RedisSpendStore:
         await self.ledger.close()
         await self._redis.aclose()
 
-    async def _renew(self) -> None:
+    async def renew(self) -> None:
+        """Extend this process's reservations by a lease (run every third of one)."""
         free, self._free = self._free, {}
         for (task_key, day, month), (requests, prompt, completion) in free.items():
             self._unsent.append(

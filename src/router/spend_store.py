@@ -139,7 +139,7 @@ class SqliteSpendStore:
         self.ledger.open()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spend-store")
         self._renewer = asyncio.get_running_loop().create_task(
-            every(self.lease_s / 3, self._renew, what="reservation_renew"), name="reservation-renew"
+            every(self.lease_s / 3, self.renew, what="reservation_renew"), name="reservation-renew"
         )
 
     async def close(self) -> None:
@@ -244,7 +244,8 @@ class SqliteSpendStore:
         return SpendView(committed, reserved)
 
     # -- the protocol --------------------------------------------------------------------------
-    async def _renew(self) -> None:
+    async def renew(self) -> None:
+        """Extend this process's reservations by a lease (run every third of one)."""
         await self._run(self._renew_sync)
 
     async def reserve(self, claim: Claim) -> int | Refusal:
