@@ -25,7 +25,7 @@ from src.stack.stack import litellm_spec, router_spec
 from tests.integration.conftest import MASTER_KEY, REPO, base_env
 from tests.integration.test_fleet import ASK, COST, rules
 from tests.integration.test_money import litellm_config
-from tests.support.cloud_stub import CloudStub
+from tests.support.cloud_stub import COMPLETION_TOKENS, PROMPT_TOKENS, CloudStub
 
 pytestmark = [pytest.mark.integration]
 
@@ -220,6 +220,23 @@ def test_with_redis_away_paid_models_fail_closed_free_ones_serve_and_it_recovers
         time.sleep(0.2)
     _, total = fleet.ledgers()
     assert fleet.budget(r.url)["spent_usd"] == pytest.approx(total, abs=1e-8)  # Redis kept the fleet's spend
+
+
+def test_a_tasks_usage_is_the_fleets_whichever_replica_is_asked(fleet: Fleet) -> None:
+    _set_cap(fleet, 1.0)
+    a, b = fleet.replicas[0], fleet.replicas[1]
+    key = {"Authorization": "Bearer sk-task-fleet-usage"}  # attributed to task "fleet-usage"
+    local = {"model": "local-small", "max_tokens": 8, "messages": [{"role": "user", "content": "Say hello."}]}
+    for url, body in ((a.url, ASK), (b.url, ASK), (a.url, local)):
+        assert httpx.post(url + "/v1/chat/completions", json=body, headers=key, timeout=30).status_code == 200
+    deadline = time.monotonic() + 5  # free answers' counts reach Redis with the next renewal round
+    while (usage := httpx.get(fleet.replicas[2].url + "/v1/usage", params={"task_key": "fleet-usage"}).json())[
+        "requests"
+    ] != 3:
+        assert time.monotonic() < deadline, usage
+        time.sleep(0.2)
+    assert usage["cost_usd"] == pytest.approx(2 * COST)
+    assert (usage["prompt_tokens"], usage["completion_tokens"]) == (3 * PROMPT_TOKENS, 3 * COMPLETION_TOKENS)
 
 
 def test_a_replica_killed_mid_burst_strands_nothing_and_loses_no_acknowledged_answer(fleet: Fleet) -> None:
