@@ -5,7 +5,8 @@ setup   build llama-server (cached), fetch the embedded model (cached), create
         the suite needs: Prometheus, Redis, wrk and tmux (Debian packages), and Aider, Cline and
         OpenHands and Claude Code (into ~/.cache/multi-llm/tools)
 run     setup, then start llama-server, LiteLLM and the router, wait until all three are
-        healthy, print the base URL, and stop all three on Ctrl-C
+        healthy, print the base URL, and stop all three on Ctrl-C (or SIGTERM)
+unit    print a systemd unit that runs `run` from this clone as a service
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from src.stack.model_file import ensure_model
 from src.stack.paths import REPO_ROOT, var_dir
 from src.stack.prometheus import ensure_prometheus
 from src.stack.redis_server import ensure_redis_server
+from src.stack.service_unit import systemd_unit
 from src.stack.services import RunningService, ServiceError, port_in_use, start, wait_healthy
 from src.stack.stack import StackPorts, litellm_spec, llama_server_spec, router_spec, workers_from
 
@@ -149,11 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m src.stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("command", choices=("setup", "run"))
+    parser.add_argument("command", choices=("setup", "run", "unit"))
     parser.add_argument("--tests", action="store_true", help="also install what the test suite needs (Prometheus)")
     args = parser.parse_args(argv)
     if args.command == "setup":
         setup(for_tests=args.tests)
+        return 0
+    if args.command == "unit":
+        print(systemd_unit(REPO_ROOT, REPO_ROOT / ".venv" / "bin" / "python"), end="")
         return 0
     return run()
 
