@@ -134,3 +134,14 @@ def test_router_workers_must_be_a_whole_number_and_become_uvicorn_workers(tmp_pa
     assert four.env["PROMETHEUS_MULTIPROC_DIR"] == str(stale.parent) and not stale.exists()
     one = spec(workers_from("1"))
     assert "--workers" not in one.argv and "PROMETHEUS_MULTIPROC_DIR" not in one.env
+
+
+def test_the_env_examples_empty_redis_url_means_the_ledger_is_the_shared_state() -> None:
+    from src.router.settings import Settings
+
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    settings = Settings(_env_file=example)  # type: ignore[call-arg]  # pydantic-settings' init keyword
+    assert settings.redis_url_value() is None
+    assert (
+        Settings(_env_file=None, redis_url=" redis://10.0.0.5:6379/0 ").redis_url_value() == "redis://10.0.0.5:6379/0"
+    )  # type: ignore[call-arg]
