@@ -191,12 +191,16 @@ def test_three_processes_admit_exactly_the_cap_under_200_concurrent_requests(fle
 def test_a_router_killed_mid_burst_strands_no_reservation_and_loses_no_acknowledged_answer(fleet: Fleet) -> None:
     _, before, _ = fleet.spend()
     _set_cap(fleet, before + 100 * COST * (1 + 1e-9))
-    fleet.stub.modes["claude-sonnet-4-5"] = "wait:3"  # answers take 3 s: requests are in flight at the kill
+    fleet.stub.modes["claude-sonnet-4-5"] = "wait:5"  # answers take 5 s: requests are in flight at the kill
 
     async def scenario() -> tuple[list[httpx.Response | Exception], float]:
         burst = asyncio.ensure_future(_burst([fleet.workers, fleet.single], 40))
-        await asyncio.sleep(1.5)
-        in_flight = float(fleet.budget(fleet.workers)["in_flight_usd"])  # type: ignore[arg-type]
+        in_flight = 0.0
+        for _ in range(40):  # until every request has reserved (each answer takes 5 s)
+            await asyncio.sleep(0.1)
+            in_flight = float(fleet.budget(fleet.workers)["in_flight_usd"])  # type: ignore[arg-type]
+            if in_flight >= 40 * COST * (1 - 1e-9):
+                break
         fleet.services["router-single"].kill()  # kill -9 of its process group, mid-request
         return await burst, in_flight
 

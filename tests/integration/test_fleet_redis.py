@@ -242,13 +242,17 @@ def test_a_tasks_usage_is_the_fleets_whichever_replica_is_asked(fleet: Fleet) ->
 def test_a_replica_killed_mid_burst_strands_nothing_and_loses_no_acknowledged_answer(fleet: Fleet) -> None:
     _, before = fleet.ledgers()
     _set_cap(fleet, before + 100 * COST * (1 + 1e-9))
-    fleet.stub.modes["claude-sonnet-4-5"] = "wait:3"
+    fleet.stub.modes["claude-sonnet-4-5"] = "wait:5"
     victim, survivor = fleet.replicas[2], fleet.replicas[0]
 
     async def scenario() -> tuple[list[httpx.Response | Exception], float]:
         burst = asyncio.ensure_future(_burst(_urls(fleet), 30))
-        await asyncio.sleep(1.5)
-        in_flight = float(fleet.budget(survivor.url)["in_flight_usd"])  # type: ignore[arg-type]
+        in_flight = 0.0
+        for _ in range(40):  # until every request has reserved (each answer takes 5 s)
+            await asyncio.sleep(0.1)
+            in_flight = float(fleet.budget(survivor.url)["in_flight_usd"])  # type: ignore[arg-type]
+            if in_flight >= 30 * COST * (1 - 1e-9):
+                break
         victim.service.kill()
         return await burst, in_flight
 
