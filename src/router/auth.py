@@ -33,6 +33,11 @@ def bearer(headers: Mapping[str, str]) -> str | None:
     return auth[7:].strip() if auth[:7].lower() == "bearer " else None
 
 
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    """The client's key: `Authorization: Bearer`, or `x-api-key` as Anthropic's clients send it."""
+    return bearer(headers) or (headers.get("x-api-key") or "").strip() or None
+
+
 def _matches_any(token: str, keys: tuple[str, ...]) -> bool:
     ok = False
     for key in keys:  # no early exit: the time taken does not say which key was close
@@ -47,7 +52,7 @@ class Authenticator:
 
     def check(self, headers: Mapping[str, str]) -> TaskClaims | None:
         """Refuse a caller without a valid key; return the claims of a task key (None for others)."""
-        token = bearer(headers)
+        token = presented_key(headers)
         if token is not None:
             try:
                 claims = verify(token, self.api_keys)
@@ -58,7 +63,7 @@ class Authenticator:
         if not self.api_keys:
             return None
         if token is None:
-            raise Unauthorized("Missing API key: send `Authorization: Bearer <key>`.")
+            raise Unauthorized("Missing API key: send `Authorization: Bearer <key>` (or `x-api-key: <key>`).")
         if _matches_any(token, self.api_keys):
             return None
         raise Unauthorized("Invalid API key.")

@@ -18,8 +18,9 @@ is zero is never capped: it cannot add spend.
 Several processes serve one budget through a `SpendStore` (spend_store.py): the check and the
 reservation are one atomic step in the store, so N workers or replicas admit exactly what one
 process would. The policy's snapshot (which models look capped) reads a view of the shared
-state refreshed every `refresh_s` and after this process's own reservations; it only steers
-the choice: the store's check at `reserve` is what holds the cap.
+state refreshed every `refresh_s` (so it may lag by that much); it only steers the choice: the
+store's check at `reserve` is what holds the cap, and a model the view shows as fitting but
+the store refuses is skipped with the store's reason.
 """
 
 from __future__ import annotations
@@ -260,17 +261,14 @@ class BudgetTracker:
                     f" in flight + ${amount:.4f} for this request > ${ceiling or 0:.4f}"
                 )
             return self._capped_text(by_name[got.cap.name], got.spent, got.reserved, amount)
+        # The view is not adjusted here: a read already under way may include this reservation,
+        # and counting it twice would steer requests away from a model that still fits.
         r = Reservation(got, model_name, amount, self._day, task)
         self._mine[r.id] = r
-        self._reserved[model_name] = self._reserved.get(model_name, 0.0) + amount  # seen before the next read
         return r
 
     def _forget(self, reservation: Reservation) -> bool:
-        if self._mine.pop(reservation.id, None) is None:
-            return False
-        if reservation.day == self._day and reservation.model in self._reserved:
-            self._reserved[reservation.model] = max(0.0, self._reserved[reservation.model] - reservation.amount)
-        return True
+        return self._mine.pop(reservation.id, None) is not None
 
     def release(self, reservation: Reservation) -> None:
         """Drop a reservation that will not be spent (never blocks: it runs on every exit path)."""
@@ -283,11 +281,6 @@ class BudgetTracker:
         if row.cost_usd == 0 and not shared:
             self.store.tally(row)  # free: counted, written with the next flush
             return
-        self._roll()
-        if row.day == self._day:
-            self._daily[row.model] = self._daily.get(row.model, 0.0) + row.cost_usd
-        if row.month == self._month:
-            self._monthly[row.model] = self._monthly.get(row.model, 0.0) + row.cost_usd
         await self.store.settle(reservation.id, row, reservation.task)
 
     def report(self) -> dict[str, Any]:

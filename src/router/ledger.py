@@ -48,7 +48,10 @@ CREATE TABLE IF NOT EXISTS spend (
     cost_usd REAL NOT NULL,
     response_id TEXT,
     task_key TEXT,
-    requests INTEGER NOT NULL DEFAULT 1
+    requests INTEGER NOT NULL DEFAULT 1,
+    session_id TEXT,
+    agent_id TEXT,
+    parent_agent_id TEXT
 );
 CREATE INDEX IF NOT EXISTS spend_day ON spend(day);
 CREATE INDEX IF NOT EXISTS spend_month ON spend(month);
@@ -72,6 +75,19 @@ CREATE TABLE spend_totals (period TEXT NOT NULL, model TEXT NOT NULL, cost_usd R
 INSERT INTO spend_totals SELECT day, model, SUM(cost_usd) FROM spend WHERE cost_usd != 0 GROUP BY day, model;
 INSERT INTO spend_totals SELECT month, model, SUM(cost_usd) FROM spend WHERE cost_usd != 0 GROUP BY month, model;
 """
+# Columns added after the first release, with their definitions: an older ledger gains them on open.
+MIGRATIONS = (
+    ("requests", "INTEGER NOT NULL DEFAULT 1"),  # free requests tallied into one row
+    ("session_id", "TEXT"),  # x-claude-code-session-id / X-Session-Id / derived
+    ("agent_id", "TEXT"),  # X-Claude-Code-Agent-Id (a subagent)
+    ("parent_agent_id", "TEXT"),  # X-Claude-Code-Parent-Agent-Id
+)
+INDEXES = (
+    "CREATE INDEX IF NOT EXISTS spend_session ON spend(session_id)",
+    "CREATE INDEX IF NOT EXISTS spend_agent ON spend(agent_id)",
+)
+# What /v1/usage may group by: the query parameter and its column.
+USAGE_KEYS = {"task_key": "task_key", "session_id": "session_id", "agent_id": "agent_id"}
 MAX_BATCH = 512
 log = structlog.get_logger(__name__)
 
@@ -87,6 +103,9 @@ class SpendRow:
     response_id: str | None = None
     task_key: str | None = None
     requests: int = 1
+    session_id: str | None = None
+    agent_id: str | None = None
+    parent_agent_id: str | None = None
 
     @property
     def day(self) -> str:
@@ -105,8 +124,11 @@ def connect(path: Path, *, synchronous_full: bool = False) -> sqlite3.Connection
     conn.execute("PRAGMA busy_timeout=5000")
     conn.executescript(SCHEMA)
     columns = {row[1] for row in conn.execute("PRAGMA table_info(spend)")}
-    if "requests" not in columns:  # ledgers written before free requests were tallied
-        conn.execute("ALTER TABLE spend ADD COLUMN requests INTEGER NOT NULL DEFAULT 1")
+    for name, definition in MIGRATIONS:
+        if name not in columns:
+            conn.execute(f"ALTER TABLE spend ADD COLUMN {name} {definition}")
+    for index in INDEXES:
+        conn.execute(index)
     if conn.execute("SELECT 1 FROM sqlite_master WHERE name='spend_totals'").fetchone() is None:
         # Under the write lock, re-checked: two workers opening one old ledger build it once.
         conn.execute("BEGIN IMMEDIATE")
@@ -122,7 +144,8 @@ def connect(path: Path, *, synchronous_full: bool = False) -> sqlite3.Connection
     return conn
 
 
-_TallyKey = tuple[str, str, str | None]  # model, provider, task_key
+# model, provider, task_key, session_id, agent_id, parent_agent_id
+_TallyKey = tuple[str, str, str | None, str | None, str | None, str | None]
 # A row to write, the reservation it settles (0: none) and the future its request awaits.
 _Item = tuple[SpendRow, int, "asyncio.Future[None]"]
 
@@ -158,7 +181,7 @@ class Ledger:
 
     def tally(self, row: SpendRow) -> None:
         """Count a free request's tokens; written with the next flush (no await, no thread hop)."""
-        key = (row.model, row.provider, row.task_key)
+        key = (row.model, row.provider, row.task_key, row.session_id, row.agent_id, row.parent_agent_id)
         counts = self._tally.get(key)
         if counts is None:
             self._tally[key] = [1, row.prompt_tokens, row.completion_tokens]
@@ -174,8 +197,10 @@ class Ledger:
         ts = time.time()
         await asyncio.gather(
             *(
-                self.record(SpendRow(ts, model, provider, prompt, completion, 0.0, None, task, requests))
-                for (model, provider, task), (requests, prompt, completion) in tally.items()
+                self.record(
+                    SpendRow(ts, model, provider, prompt, completion, 0.0, None, task, requests, session, agent, parent)
+                )
+                for (model, provider, task, session, agent, parent), (requests, prompt, completion) in tally.items()
             )
         )
 
@@ -243,22 +268,34 @@ class Ledger:
 
     def usage_for(self, task_key: str) -> dict[str, Any]:
         """Tokens, cost and requests recorded for a task key (after the last flush)."""
+        return self.usage_by("task_key", task_key)
+
+    def usage_by(self, key: str, value: str) -> dict[str, Any]:
+        """Tokens, cost and requests for a task key, a session or an agent; a session's and an
+        agent's answer also break the total down by agent (subagents are not lost in it)."""
+        column = USAGE_KEYS[key]  # a fixed table: never a client's string in the SQL
+        sums = (
+            "COALESCE(SUM(requests),0), COALESCE(SUM(prompt_tokens),0), COALESCE(SUM(completion_tokens),0),"
+            " COALESCE(SUM(cost_usd),0)"
+        )
         conn = connect(self.path)
         try:
-            row = conn.execute(
-                "SELECT COALESCE(SUM(requests),0), COALESCE(SUM(prompt_tokens),0), COALESCE(SUM(completion_tokens),0),"
-                " COALESCE(SUM(cost_usd),0) FROM spend WHERE task_key=?",
-                (task_key,),
-            ).fetchone()
+            row = conn.execute(f"SELECT {sums} FROM spend WHERE {column}=?", (value,)).fetchone()  # noqa: S608  (column from USAGE_KEYS)
+            agents = (
+                conn.execute(
+                    f"SELECT agent_id, parent_agent_id, {sums} FROM spend WHERE {column}=?"  # noqa: S608  (as above)
+                    " GROUP BY agent_id, parent_agent_id ORDER BY agent_id",
+                    (value,),
+                ).fetchall()
+                if key != "task_key"
+                else []
+            )
         finally:
             conn.close()
-        return {
-            "task_key": task_key,
-            "requests": row[0],
-            "prompt_tokens": row[1],
-            "completion_tokens": row[2],
-            "cost_usd": row[3],
-        }
+        out: dict[str, Any] = {key: value, **_sums(row)}
+        if key != "task_key":
+            out["agents"] = [{"agent_id": a, "parent_agent_id": p, **_sums(rest)} for a, p, *rest in agents]
+        return out
 
     def task_cost(self, task: str) -> float:
         """Spend recorded for a task: its own key and every step's (`<task>--<step>`)."""
@@ -287,13 +324,18 @@ class Ledger:
         return daily, monthly
 
 
+def _sums(row: Any) -> dict[str, Any]:
+    return {"requests": row[0], "prompt_tokens": row[1], "completion_tokens": row[2], "cost_usd": row[3]}
+
+
 def _insert(conn: sqlite3.Connection, items: list[tuple[SpendRow, int]]) -> None:
     rows = [r for r, _ in items]
     conn.execute("BEGIN IMMEDIATE")  # the write lock first: other processes read totals meanwhile
     try:
         conn.executemany(
             "INSERT INTO spend (ts, day, month, model, provider, prompt_tokens, completion_tokens,"
-            " cost_usd, response_id, task_key, requests) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " cost_usd, response_id, task_key, requests, session_id, agent_id, parent_agent_id)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [
                 (
                     r.ts,
@@ -307,6 +349,9 @@ def _insert(conn: sqlite3.Connection, items: list[tuple[SpendRow, int]]) -> None
                     r.response_id,
                     r.task_key,
                     r.requests,
+                    r.session_id,
+                    r.agent_id,
+                    r.parent_agent_id,
                 )
                 for r in rows
             ],

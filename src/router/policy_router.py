@@ -25,12 +25,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from src.router.anthropic_api import ANTHROPIC
+from src.router.anthropic_api import error_envelope as anthropic_error_envelope
 from src.router.auth import Authenticator, Forbidden
 from src.router.availability import AvailabilityMonitor
 from src.router.breaker import CircuitBreaker
 from src.router.budget import BudgetTracker
 from src.router.catalog import load_catalog
-from src.router.chat import ChatService
+from src.router.chat import ChatResult, ChatService
 from src.router.classifier import Classifier, HeuristicClassifier
 from src.router.config_errors import ConfigError
 from src.router.disconnect import RelayResponse, unless_disconnected
@@ -41,8 +43,10 @@ from src.router.load import GpuSampler, LoadMonitor, NvmlGpuSampler, PsutilHostS
 from src.router.metrics import Metrics, StateCollector, exposition
 from src.router.rules_store import RulesStore
 from src.router.rules_watch import RulesWatcher
+from src.router.sessions import TurnPins
 from src.router.settings import Settings
 from src.router.spend_store import SpendStore, SqliteSpendStore, owner_id
+from src.router.token_count import count_tokens
 from src.router.upstream import AiohttpUpstream, Upstream
 
 if TYPE_CHECKING:
@@ -79,12 +83,62 @@ CHAT_REQUEST_DOC: dict[str, Any] = {
 }
 
 
+MESSAGES_REQUEST_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["model", "messages", "max_tokens"],
+                    "properties": {
+                        "model": {"type": "string", "description": "auto, task/<type>, a model name, or claude-*"},
+                        "messages": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {
+                                "type": "object",
+                                "required": ["role", "content"],
+                                "properties": {
+                                    "role": {"type": "string", "enum": ["user", "assistant"]},
+                                    "content": {"type": "string"},
+                                },
+                            },
+                        },
+                        "system": {"type": "string"},
+                        "max_tokens": {"type": "integer", "minimum": 1},
+                        "stream": {"type": "boolean"},
+                    },
+                }
+            }
+        },
+    },
+}
+
+
 def _json(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
 
 
-def _error(exc: RouterError) -> Response:
+MESSAGES_PATH = "/v1/messages"
+
+
+def _error(exc: RouterError, request: Request | None = None) -> Response:
+    """The error in the envelope of the API the client called (Anthropic's on /v1/messages)."""
+    if request is not None and request.url.path.startswith(MESSAGES_PATH):
+        return Response(ANTHROPIC.error_body(exc), status_code=exc.status_code, media_type="application/json")
     return _json(exc.envelope(), exc.status_code)
+
+
+def _result_response(result: ChatResult) -> Response:
+    if result.stream is not None:
+        return RelayResponse(
+            result.stream,
+            status_code=result.status,
+            media_type=result.content_type,
+            headers={**result.headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    return Response(result.body, status_code=result.status, media_type=result.content_type, headers=result.headers)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -254,6 +308,7 @@ def create_app(
             load=load,
             metrics=metrics,
             strict_fields=settings.strict_request_fields,
+            turns=TurnPins(ttl_s=settings.session_ttl_s, max_sessions=settings.session_max),
         )
         state = StateCollector(lambda: _live_state(app))
         metrics.registry.register(state)
@@ -291,22 +346,25 @@ def create_app(
 
     @app.exception_handler(RouterError)
     async def _router_error(request: Request, exc: RouterError) -> Response:
-        return _error(exc)
+        return _error(exc, request)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {}
         param = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
-        return _error(InvalidRequest(f"Invalid request: {first.get('msg', 'bad input')}", param=param))
+        return _error(InvalidRequest(f"Invalid request: {first.get('msg', 'bad input')}", param=param), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith(MESSAGES_PATH):
+            body = anthropic_error_envelope(exc.status_code, str(exc.detail))
+            return _json(body, exc.status_code)
         kind = "invalid_request_error" if exc.status_code < 500 else "server_error"
         return _json(error_envelope(str(exc.detail), kind, code=str(exc.status_code)), exc.status_code)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        return _json(error_envelope("Internal router error.", "server_error", code="internal_error"), 500)
+        return _error(RouterError("Internal router error."), request)
 
     @app.get("/health")
     async def health() -> Response:
@@ -330,7 +388,12 @@ def create_app(
             return _json({"ready": False, "litellm": "not probed yet", "models": {}}, 503)
         breaker = request.app.state.chat.breaker
         models = {
-            n: {"available": s.available, "reason": s.reason, "breaker": breaker.state(n).value}
+            n: {
+                "available": s.available,
+                "reason": s.reason,
+                "breaker": breaker.state(n).value,
+                "context_window": s.context_window,
+            }
             for n, s in snap.models.items()
         }
         ok = snap.litellm_up and any(s.available for s in snap.models.values())
@@ -351,14 +414,25 @@ def create_app(
         )
         if result is None:
             return Response(status_code=499)  # the client is gone; nobody reads this
-        if result.stream is not None:
-            return RelayResponse(
-                result.stream,
-                status_code=result.status,
-                media_type=result.content_type,
-                headers={**result.headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-            )
-        return Response(result.body, status_code=result.status, media_type=result.content_type, headers=result.headers)
+        return _result_response(result)
+
+    @app.post(MESSAGES_PATH, openapi_extra=MESSAGES_REQUEST_DOC)
+    async def messages(request: Request) -> Response:
+        """Anthropic's Messages API (Claude Code): the same flow, Anthropic's format."""
+        claims = auth.check(request.headers)
+        raw = await _read_body(request, settings.max_body_bytes)
+        flow = request.app.state.chat.complete(raw, request.headers, claims, ANTHROPIC)
+        result = await unless_disconnected(request.receive, flow)
+        if result is None:
+            return Response(status_code=499)
+        return _result_response(result)
+
+    @app.post(MESSAGES_PATH + "/count_tokens", openapi_extra=MESSAGES_REQUEST_DOC)
+    async def messages_count_tokens(request: Request) -> Response:
+        auth.check(request.headers)
+        raw = await _read_body(request, settings.max_body_bytes)
+        status, body, model = await count_tokens(request.app.state.chat, raw, request.headers)
+        return Response(body, status_code=status, media_type="application/json", headers={"x-router-model": model})
 
     @app.post("/v1/route", openapi_extra=CHAT_REQUEST_DOC)
     async def explain_route(request: Request) -> Response:
@@ -371,6 +445,7 @@ def create_app(
     async def prometheus_metrics(request: Request) -> Response:
         if not settings.metrics_public:  # spend, budgets and backends: a key, unless opened for scrapers
             auth.check(request.headers)
+        await request.app.state.chat.budget.refresh()  # the budget gauges: every process's spend, now
         body = exposition(metrics, request.app.state.state_collector)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
@@ -382,11 +457,18 @@ def create_app(
         return _json(budget.report())
 
     @app.get("/v1/usage")
-    async def usage_report(request: Request, task_key: str) -> Response:
+    async def usage_report(
+        request: Request, task_key: str | None = None, session_id: str | None = None, agent_id: str | None = None
+    ) -> Response:
+        """Spend of one task key, session or agent (a session's and an agent's, by agent too)."""
         claims = auth.check(request.headers)
-        if claims is not None and not claims.owns_usage(task_key):
+        given = {k: v for k, v in (("task_key", task_key), ("session_id", session_id), ("agent_id", agent_id)) if v}
+        if len(given) != 1:
+            raise InvalidRequest("Give exactly one of task_key, session_id or agent_id.", param="task_key")
+        ((key, value),) = given.items()
+        if claims is not None and not (key == "task_key" and claims.owns_usage(value)):
             raise Forbidden(f"This task key may read only task {claims.task!r}'s usage.")
-        return _json(await request.app.state.chat.budget.store.usage(task_key))
+        return _json(await request.app.state.chat.budget.store.usage(key, value))
 
     @app.get("/v1/load")
     async def load_report(request: Request) -> Response:

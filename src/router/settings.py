@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     classifier: Literal["heuristic", "embedding"] = "heuristic"
     # Refuse request fields that are not OpenAI chat-completions fields (off: forward them).
     strict_request_fields: bool = False
+    # Routing per turn: how long a session's turn model is kept after its last request, and how
+    # many sessions are remembered (the least recently used is forgotten first).
+    session_ttl_s: float = Field(default=3600.0, gt=0)
+    session_max: int = Field(default=10_000, ge=1)
     # Largest request body accepted, in bytes (agents send long prompts; 8 MiB is generous).
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
 

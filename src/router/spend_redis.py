@@ -298,7 +298,13 @@ class RedisSpendStore:
         daily, monthly, reserved = await self._view(args=[self._prefix, day, month])
         return SpendView({day: _hash(daily), month: _hash(monthly)}, _hash(reserved))
 
-    async def usage(self, task_key: str) -> dict[str, Any]:
+    async def usage(self, key: str, value: str) -> dict[str, Any]:
+        """A task key's usage is the fleet's (from Redis); a session's or an agent's is this
+        replica's own ledger's (a session's requests usually reach one replica)."""
+        if key != "task_key":
+            await self.ledger.flush()
+            return await asyncio.to_thread(self.ledger.usage_by, key, value)
+        task_key = value
         raw = await self._redis.hgetall(self._prefix + "usage:" + task_key)
         got = {(k.decode() if isinstance(k, bytes) else k): v for k, v in raw.items()}
         return {

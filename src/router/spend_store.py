@@ -105,8 +105,9 @@ class SpendStore(Protocol):
 
     async def view(self, day: str, month: str) -> SpendView: ...
 
-    async def usage(self, task_key: str) -> dict[str, Any]:
-        """Requests, tokens and cost recorded under a task key, by every process."""
+    async def usage(self, key: str, value: str) -> dict[str, Any]:
+        """Requests, tokens and cost recorded under a task key (`key` "task_key"), a session
+        ("session_id") or an agent ("agent_id"), by every process sharing the store."""
         ...
 
 
@@ -277,9 +278,9 @@ class SqliteSpendStore:
     def tally(self, row: SpendRow) -> None:
         self.ledger.tally(row)
 
-    async def usage(self, task_key: str) -> dict[str, Any]:
+    async def usage(self, key: str, value: str) -> dict[str, Any]:
         await self.ledger.flush()  # free requests are tallied in memory: write this process's first
-        return await self._run(self.ledger.usage_for, task_key)
+        return await self._run(self.ledger.usage_by, key, value)
 
     async def view(self, day: str, month: str) -> SpendView:
         return await self._run(self._view_sync, day, month)

@@ -1,4 +1,4 @@
-"""Forwarding a chat-completions request to an upstream: the one network edge of the hot path.
+"""Forwarding a request to an upstream: the one network edge of the hot path.
 
 `Upstream` is the narrow interface the router depends on; `AiohttpUpstream` implements it
 with one pooled aiohttp session (measured here: aiohttp's client sustains ~10x the request
@@ -51,8 +51,12 @@ class UpstreamResponse(Protocol):
 
 
 class Upstream(Protocol):
-    async def post_chat(self, target: Target, body: bytes) -> UpstreamResponse:
-        """Send the body; return once the status line and headers have arrived."""
+    async def post(
+        self, target: Target, path: str, body: bytes, headers: Mapping[str, str] | None = None
+    ) -> UpstreamResponse:
+        """POST the body to `target.base_url + path` (`/chat/completions`, `/messages`, ...) with
+        the target's key and the given extra headers; return once the status line and headers
+        have arrived."""
 
     async def get_json(self, url: str, api_key: str | None, timeout_s: float) -> tuple[int, object]:
         """A small GET for probes and listings (never a billed call)."""
@@ -115,13 +119,15 @@ class AiohttpUpstream:
             skip_auto_headers=("User-Agent",),
         )
 
-    async def post_chat(self, target: Target, body: bytes) -> UpstreamResponse:
-        headers: Mapping[str, str] = {"Content-Type": "application/json"}
+    async def post(
+        self, target: Target, path: str, body: bytes, headers: Mapping[str, str] | None = None
+    ) -> UpstreamResponse:
+        sent: dict[str, str] = {**(headers or {}), "Content-Type": "application/json"}
         if target.api_key:
-            headers = {**headers, "Authorization": f"Bearer {target.api_key}"}
-        url = target.base_url.rstrip("/") + "/chat/completions"
+            sent["Authorization"] = f"Bearer {target.api_key}"
+        url = target.base_url.rstrip("/") + path
         try:
-            resp = await self._session.post(url, data=body, headers=headers, timeout=self._timeout)
+            resp = await self._session.post(url, data=body, headers=sent, timeout=self._timeout)
         # Error messages reach clients: they name the model, never the address (logged instead).
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             log.warning("upstream_timeout", url=url)

@@ -38,3 +38,23 @@ def test_the_harness_measures_every_path_and_writes_json(tmp_path: Path) -> None
     for r in report["fleet"]:
         assert r["priced_rps"] > 0 and r["free_rps"] > 0 and r["errors"] == 0, r
     assert "| 4 workers | Redis |" in md.read_text()
+
+
+def test_the_messages_benchmark_measures_both_apis_through_the_router() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.messages", "--n", "5"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    lines = proc.stdout.splitlines()
+    assert [line.split("  ")[0].strip() for line in lines[:4]] == [
+        "router chat",
+        "router messages",
+        "litellm chat",
+        "litellm messages",
+    ]
+    assert lines[-1].startswith("/v1/messages over /v1/chat/completions, p50: ")

@@ -82,6 +82,7 @@ async def test_reservations_from_an_earlier_day_do_not_count_in_the_new_one(tmp_
     await tracker.open()
     try:
         assert not isinstance(await tracker.reserve("claude-sonnet", 0.9), str)  # then leaked: never settled
+        await tracker.refresh()  # what /v1/budget does first
         assert tracker.report()["budgets"][0]["in_flight_usd"] == pytest.approx(0.9)
         now[0] += 20  # midnight UTC passes
         assert tracker.report()["budgets"][0]["in_flight_usd"] == 0

@@ -350,6 +350,37 @@ async def test_unknown_fields_are_dropped_by_default_and_refused_in_strict_mode(
     assert err["param"] == "frobnicate" and "temperature" in str(err["message"])
 
 
+async def test_count_tokens_forwards_for_the_routed_model_and_never_answers_zero(
+    client: httpx.AsyncClient, stub: tuple[StubUpstream, str]
+) -> None:
+    upstream, _ = stub
+    body = {"model": "claude-opus-5-5", "messages": [{"role": "user", "content": "Hi"}], "thinking": {"type": "x"}}
+    headers = {"anthropic-version": "2023-06-01", "anthropic-beta": "claude-code-20250219"}
+    ok = await client.post("/v1/messages/count_tokens", json=body, headers={**headers, "x-api-key": "client-own"})
+    assert ok.status_code == 200 and ok.json() == {"input_tokens": 42}
+    sent = upstream.requests[-1]
+    assert sent["model"] == "local-small" and "thinking" not in sent  # routed, and adapted for that model
+    assert upstream.headers[-1]["anthropic-beta"] == "claude-code-20250219"
+    assert "x-api-key" not in {h.lower() for h in upstream.headers[-1]}
+    assert upstream.headers[-1]["Authorization"] == f"Bearer {MASTER_KEY}"
+    upstream.mode = "zero_count"
+    zero = await client.post("/v1/messages/count_tokens", json=body, headers=headers)
+    assert zero.status_code == 502
+    assert zero.json()["type"] == "error" and zero.json()["error"]["type"] == "api_error"
+    assert "could not count" in zero.json()["error"]["message"]
+
+
+async def test_a_request_too_large_for_a_named_model_is_refused_before_sending(
+    client: httpx.AsyncClient, stub: tuple[StubUpstream, str]
+) -> None:
+    upstream, _ = stub
+    big = {"model": "local-small", "max_tokens": 5, "messages": [{"role": "user", "content": "word " * 8000}]}
+    resp = await client.post("/v1/messages", json=big)
+    assert resp.status_code == 400
+    assert resp.json()["error"]["message"].startswith("prompt is too long: ~10000 tokens")
+    assert upstream.requests == []
+
+
 async def test_an_unreachable_litellm_is_reported_without_its_address(tmp_path: Path) -> None:
     settings = write_configs(tmp_path, "http://127.0.0.1:9")  # nothing listens there
     async with in_process(make_app(settings)) as c:

@@ -89,7 +89,7 @@ async def test_sighup_reloads_the_rules(settings: Settings) -> None:
 async def test_route_explains_what_chat_then_forwards(client: httpx.AsyncClient, stub: tuple[object, str]) -> None:
     body = {"model": "auto", "messages": [{"role": "user", "content": "Translate to French: good morning"}]}
     explained = (await client.post("/v1/route", json=body)).json()
-    assert set(explained) == {"task_type", "confidence", "model", "rule", "reason", "fallbacks", "signals"}
+    assert set(explained) == {"task_type", "confidence", "model", "rule", "reason", "fallbacks", "signals", "pinned"}
     assert explained["task_type"] == "translation"
     resp = await client.post("/v1/chat/completions", json=body)
     assert resp.headers["x-router-model"] == explained["model"]
