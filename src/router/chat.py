@@ -200,7 +200,7 @@ class ChatService:
         caller = caller_of(headers, wire.session_seed(body))
         tool_loop = wire.in_tool_loop(body)
         concrete = None if is_virtual(model) else model
-        turn = self.turns.get(caller.pin_key) if tool_loop and concrete is None else None
+        turn = await self.turns.fetch(caller.pin_key) if tool_loop and concrete is None else None
         snapshot = await self._availability.current()
         # The budget snapshot steers the choice; `reserve` below (atomic in the spend store) holds the cap.
         max_out = wire.max_output(body)

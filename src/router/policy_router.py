@@ -285,9 +285,14 @@ def create_app(
             failure_threshold=settings.breaker_failure_threshold, cooldown_s=settings.breaker_cooldown_s
         )
         shared_breakers = None
+        turns = TurnPins(ttl_s=settings.session_ttl_s, max_sessions=settings.session_max)
         if redis is not None:
             from src.router.shared_breakers import SharedBreakers
+            from src.router.shared_pins import SharedTurnPins
 
+            turns = SharedTurnPins(
+                redis, prefix=settings.redis_prefix, ttl_s=settings.session_ttl_s, max_sessions=settings.session_max
+            )
             shared_breakers = SharedBreakers(
                 redis, breaker, tuple(catalog.names()), replica=owner_id(), prefix=settings.redis_prefix
             )
@@ -308,7 +313,7 @@ def create_app(
             load=load,
             metrics=metrics,
             strict_fields=settings.strict_request_fields,
-            turns=TurnPins(ttl_s=settings.session_ttl_s, max_sessions=settings.session_max),
+            turns=turns,
         )
         state = StateCollector(lambda: _live_state(app))
         metrics.registry.register(state)
@@ -328,6 +333,7 @@ def create_app(
             await load.stop()
             await monitor.stop()
             await app.state.chat.drain()  # abandoned streams' spend, before the ledger closes
+            await turns.drain()  # pins still being published (replicas), before the Redis client closes
             await budget.close()
             metrics.registry.unregister(state)
             if session is not None:

@@ -19,6 +19,10 @@ import httpx
 import pytest
 import yaml
 
+from src.router.policy import Decision, TurnPin
+from src.router.shared_pins import SharedTurnPins
+from src.router.spend_redis import redis_client
+from src.router.tasks import TaskType
 from src.stack.redis_server import ensure_redis_server, redis_argv, redis_env, wait_redis
 from src.stack.services import RunningService, ServiceSpec, free_port, start, wait_healthy
 from src.stack.stack import litellm_spec, router_spec
@@ -270,3 +274,28 @@ def test_a_replica_killed_mid_burst_strands_nothing_and_loses_no_acknowledged_an
     assert {r.json()["id"] for r in ok} <= ids
     assert total - before == pytest.approx(20 * COST)
     assert report["spent_usd"] == pytest.approx(total, abs=1e-8)  # Redis and the ledgers agree: nothing twice
+
+
+def test_a_session_pin_set_on_one_replica_is_found_by_another(fleet: Fleet) -> None:
+    # In process, against the fleet's real Redis: two replicas' pin tables, each with its own client.
+    url = f"redis://127.0.0.1:{fleet.redis_port}/0"
+    key = ("key-hash", "session-1", "", "thread-1")
+    pin = TurnPin("claude-sonnet", TaskType.CODE_REVIEW)
+
+    async def scenario() -> None:
+        clients = [redis_client(url), redis_client(url)]
+        a, b = (SharedTurnPins(c, prefix="pins-test:") for c in clients)
+        a.answered(key, _decision(), "claude-sonnet", tool_loop=False)  # the turn's instruction, on replica A
+        await a.drain()
+        assert b.get(key) is None  # B never saw the instruction
+        assert await b.fetch(key) == pin  # its tool-loop request finds A's pin
+        assert b.get(key) == pin  # and keeps it
+        assert await b.fetch(("key-hash", "session-2", "", "thread-1")) is None
+        for c in clients:
+            await c.aclose()
+
+    asyncio.run(scenario())
+
+
+def _decision() -> Decision:
+    return Decision(TaskType.CODE_REVIEW, 1.0, "claude-sonnet", "code_review", "rule", (), (), {})
