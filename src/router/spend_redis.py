@@ -183,6 +183,7 @@ class RedisSpendStore:
         self._free: dict[tuple[str, str, str], list[int]] = {}  # (task_key, day, month) -> free usage
         self._pending: set[asyncio.Task[None]] = set()
         self._sending = asyncio.Lock()
+        self._away = False
         self._renewer: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
@@ -212,8 +213,17 @@ class RedisSpendStore:
             self._unsent.append(
                 [self._prefix, 0, "", "0", day, month, "", task_key, prompt, completion, requests, uuid.uuid4().hex]
             )
-        await self._send_unsent()
-        await self._renew_script(args=[self._prefix, self.lease_s, *sorted(self._mine)])
+        try:
+            await self._send_unsent()
+            await self._renew_script(args=[self._prefix, self.lease_s, *sorted(self._mine)])
+        except Exception as exc:  # Redis away: said once (the budget tracker reports it); retried next round
+            if not self._away:
+                log.warning("redis_unreachable", error=type(exc).__name__, unsent=len(self._unsent))
+            self._away = True
+            return
+        if self._away:
+            log.info("redis_back", sent=True)
+        self._away = False
 
     async def _send_unsent(self) -> None:
         if not self._unsent:
