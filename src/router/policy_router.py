@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import orjson
+import structlog
 from dotenv import dotenv_values
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -38,6 +39,7 @@ from src.router.config_errors import ConfigError
 from src.router.disconnect import RelayResponse, unless_disconnected
 from src.router.errors import BodyTooLarge, InvalidRequest, RouterError, error_envelope
 from src.router.features import parse_body
+from src.router.learned_classifier import DEFAULT_MODEL_PATH, LearnedClassifier, ModelUnavailable
 from src.router.ledger import Ledger
 from src.router.load import GpuSampler, LoadMonitor, NvmlGpuSampler, PsutilHostSampler
 from src.router.metrics import Metrics, StateCollector, exposition
@@ -51,6 +53,8 @@ from src.router.upstream import AiohttpUpstream, Upstream
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+
+log = structlog.get_logger(__name__)
 
 # The body is read raw (parsed once with orjson, forwarded as sent); this documents its shape
 # for clients and for schemathesis, which exercises the router from this document.
@@ -185,6 +189,19 @@ def _live_state(app: FastAPI) -> dict[str, Any]:
 async def _classifier_from_settings(settings: Settings) -> Classifier:
     if settings.classifier == "heuristic":
         return HeuristicClassifier()
+    if settings.classifier == "learned":
+        path = settings.classifier_model or DEFAULT_MODEL_PATH
+        try:
+            return await asyncio.to_thread(LearnedClassifier.load, path)
+        except ModelUnavailable as exc:
+            log.warning(
+                "classifier_fallback",
+                wanted="learned",
+                using="heuristic",
+                reason=str(exc),
+                hint="make train-classifier rebuilds data/classifier/model.npz",
+            )
+            return HeuristicClassifier()
     from src.router.embedding_classifier import EmbeddingClassifier  # an extra: imported only when chosen
 
     embedding = EmbeddingClassifier()

@@ -69,8 +69,12 @@ class Settings(BaseSettings):
     redis_prefix: str = "mllm:"
     # How long a Redis call may take before priced models are refused (free ones never wait on it).
     redis_timeout_s: float = Field(default=0.5, gt=0)
-    # Task classifier: the built-in "heuristic", or "embedding" (MiniLM; requirements-embedding.txt).
-    classifier: Literal["heuristic", "embedding"] = "heuristic"
+    # Task classifier: "learned" (the default: a linear model trained on public labelled data, shipped
+    # in data/classifier/model.npz; if that file is missing or unreadable the router logs why and uses
+    # the heuristic), the built-in "heuristic" (phrase lexicon), or "embedding" (MiniLM; an extra).
+    classifier: Literal["learned", "heuristic", "embedding"] = "learned"
+    # Another artefact for the learned classifier (default: the one shipped in data/classifier/).
+    classifier_model: Path | None = None
     # Refuse request fields that are not OpenAI chat-completions fields (off: forward them).
     strict_request_fields: bool = False
     # Routing per turn: how long a session's turn model is kept after its last request, and how
