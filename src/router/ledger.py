@@ -297,19 +297,6 @@ class Ledger:
             out["agents"] = [{"agent_id": a, "parent_agent_id": p, **_sums(rest)} for a, p, *rest in agents]
         return out
 
-    def task_cost(self, task: str) -> float:
-        """Spend recorded for a task: its own key and every step's (`<task>--<step>`)."""
-        pattern = task.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "--%"
-        conn = connect(self.path)
-        try:
-            row = conn.execute(
-                "SELECT COALESCE(SUM(cost_usd),0) FROM spend WHERE task_key=? OR task_key LIKE ? ESCAPE '\\'",
-                (task, pattern),
-            ).fetchone()
-        finally:
-            conn.close()
-        return float(row[0])
-
     def totals(self, day: str, month: str) -> tuple[dict[str, float], dict[str, float]]:
         """Spend per model for the given UTC day and month."""
         conn = connect(self.path)
