@@ -23,13 +23,14 @@ from prometheus_client import CollectorRegistry
 from src.router.auth import Forbidden
 from src.router.availability import AvailabilityMonitor
 from src.router.breaker import CircuitBreaker, parse_retry_after
-from src.router.budget import BudgetTracker, Reservation, TaskCeilingReached
+from src.router.budget import BudgetTracker, Reservation, SpendStoreUnavailable, TaskCeilingReached
 from src.router.catalog import Catalog, CatalogModel
 from src.router.classifier import Classifier
 from src.router.errors import (
     InvalidRequest,
     NoModelAvailable,
     RouterError,
+    SpendStoreUnreachable,
     UpstreamError,
     UpstreamUnavailable,
 )
@@ -206,7 +207,7 @@ class ChatService:
             reservation: Reservation | str | None = None
             if why_not is None and catalog_model is not None:
                 estimate = self.budget.estimate(catalog_model, routed.prompt_tokens, routed.max_output_tokens)
-                reservation = self.budget.reserve(
+                reservation = await self.budget.reserve(
                     model,
                     estimate,
                     task=claims.task if claims is not None else None,
@@ -217,7 +218,8 @@ class ChatService:
                     if isinstance(reservation, TaskCeilingReached):
                         ceiling_reasons.append(reservation)
             if why_not is not None:
-                last_error = UpstreamUnavailable(f"{model} skipped: {why_not}")
+                skipped = SpendStoreUnreachable if isinstance(why_not, SpendStoreUnavailable) else UpstreamUnavailable
+                last_error = skipped(f"{model} skipped: {why_not}")
                 self._fallback(candidates, index, "budget_capped" if isinstance(reservation, str) else "circuit_open")
                 continue
             assert not isinstance(reservation, str)

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from dotenv import dotenv_values
@@ -35,7 +35,11 @@ from src.router.rules_store import RulesStore
 from src.router.rules_watch import RulesWatcher
 from src.router.sessions import TurnPins
 from src.router.settings import Settings
+from src.router.spend_store import SpendStore, SqliteSpendStore, owner_id
 from src.router.upstream import AiohttpUpstream, Upstream
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = structlog.get_logger(__name__)
 
@@ -82,6 +86,16 @@ def gpu_from_settings(settings: Settings) -> GpuSampler | None:
     if kind != "file" or not path:
         raise ConfigError(f"GPU_SAMPLER has value {settings.gpu_sampler!r}: use 'nvml' or 'file:PATH'")
     return FileGpuSampler(Path(path))
+
+
+def spend_store_from_settings(settings: Settings, redis: Redis | None) -> SpendStore:
+    """The machine's ledger as the shared budget state, or Redis when `REDIS_URL` is set."""
+    ledger = Ledger(settings.ledger_path, synchronous_full=settings.ledger_synchronous_full)
+    if redis is None:
+        return SqliteSpendStore(ledger, lease_s=settings.reservation_lease_s)
+    from src.router.spend_redis import RedisSpendStore
+
+    return RedisSpendStore(redis, ledger, prefix=settings.redis_prefix, lease_s=settings.reservation_lease_s)
 
 
 def process_environ() -> Callable[[], Mapping[str, str]]:
@@ -147,15 +161,35 @@ def lifespan(state: RouterState, given: Overrides) -> Callable[[FastAPI], Abstra
             interval_s=settings.load_interval_s,
             stale_after_s=settings.load_stale_after_s,
         )
+        redis_url = settings.redis_url_value()
+        redis = None
+        if redis_url is not None:
+            from src.router.spend_redis import redis_client  # only with REDIS_URL
+
+            redis = redis_client(redis_url, timeout_s=settings.redis_timeout_s)
+        store = spend_store_from_settings(settings, redis)
         budget = BudgetTracker(
             catalog,
             lambda: rules.current().budgets,
-            Ledger(settings.ledger_path, synchronous_full=settings.ledger_synchronous_full),
+            store,
             default_output_tokens=settings.default_output_tokens,
+            refresh_s=settings.budget_refresh_s,
         )
         breaker = CircuitBreaker(
             failure_threshold=settings.breaker_failure_threshold, cooldown_s=settings.breaker_cooldown_s
         )
+        shared_breakers = None
+        turns = TurnPins(ttl_s=settings.session_ttl_s, max_sessions=settings.session_max)
+        if redis is not None:
+            from src.router.shared_breakers import SharedBreakers
+            from src.router.shared_pins import SharedTurnPins
+
+            turns = SharedTurnPins(
+                redis, prefix=settings.redis_prefix, ttl_s=settings.session_ttl_s, max_sessions=settings.session_max
+            )
+            shared_breakers = SharedBreakers(
+                redis, breaker, tuple(catalog.names()), replica=owner_id(), prefix=settings.redis_prefix
+            )
         await budget.open()
         chat = ChatService(
             catalog=catalog,
@@ -170,7 +204,7 @@ def lifespan(state: RouterState, given: Overrides) -> Callable[[FastAPI], Abstra
             load=load,
             metrics=metrics,
             strict_fields=settings.strict_request_fields,
-            turns=TurnPins(ttl_s=settings.session_ttl_s, max_sessions=settings.session_max),
+            turns=turns,
         )
         collector = StateCollector(lambda: live_state(opened))
         opened = Services(rules, monitor, load, chat, budget, breaker, collector)
@@ -179,15 +213,20 @@ def lifespan(state: RouterState, given: Overrides) -> Callable[[FastAPI], Abstra
         monitor.start()
         load.start()
         watcher.start(sighup=settings.reload_on_sighup)
+        if shared_breakers is not None:
+            shared_breakers.start()
         state.services = opened
         try:
             yield
         finally:
             state.services = None
+            if shared_breakers is not None:
+                await shared_breakers.stop()
             await watcher.stop()
             await load.stop()
             await monitor.stop()
             await chat.drain()  # abandoned streams' spend, before the ledger closes
+            await turns.drain()  # pins still being published (replicas), before the Redis client closes
             await budget.close()
             metrics.registry.unregister(collector)
             if session is not None:

@@ -3,7 +3,6 @@ the API documentation, and reloading the rules."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 from fastapi import APIRouter
@@ -68,14 +67,18 @@ async def prometheus_metrics(request: Request) -> Response:
     state = router_state(request)
     if not state.settings.metrics_public:  # spend, budgets and backends: a key, unless opened for scrapers
         state.auth.check(request.headers)
-    body = exposition(state.metrics, services(request).state_collector)
+    opened = services(request)
+    await opened.budget.refresh()  # the budget gauges: every process's spend, now
+    body = exposition(state.metrics, opened.state_collector)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 @routes.get("/v1/budget")
 async def budget_report(request: Request) -> Response:
     router_state(request).auth.check(request.headers)
-    return json_response(services(request).budget.report())
+    budget = services(request).budget
+    await budget.refresh()  # every process's spend and reservations, as of now
+    return json_response(budget.report())
 
 
 @routes.get("/v1/usage")
@@ -90,9 +93,7 @@ async def usage_report(
     ((key, value),) = given.items()
     if claims is not None and not (key == "task_key" and claims.owns_usage(value)):
         raise Forbidden(f"This task key may read only task {claims.task!r}'s usage.")
-    ledger = services(request).budget.ledger
-    await ledger.flush()  # free requests are tallied in memory: write them first
-    return json_response(await asyncio.to_thread(ledger.usage_by, key, value))
+    return json_response(await services(request).budget.store.usage(key, value))
 
 
 @routes.get("/v1/load")

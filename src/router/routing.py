@@ -115,9 +115,9 @@ class RequestRouter:
         caller = caller_of(headers, wire.session_seed(body))
         tool_loop = wire.in_tool_loop(body)
         concrete = None if is_virtual(model) else model
-        turn = self._turns.get(caller.pin_key) if tool_loop and concrete is None else None
+        turn = await self._turns.fetch(caller.pin_key) if tool_loop and concrete is None else None
         snapshot = await self._availability.current()
-        # Everything below runs without an await: admission and reservation are atomic.
+        # The budget snapshot steers the choice; `reserve` (atomic in the spend store) holds the cap.
         max_out = wire.max_output(body)
         features = RequestFeatures(concrete, classification, tokens, turn)
         load = self._load.snapshot() if self._load is not None else LoadSnapshot()
