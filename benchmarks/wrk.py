@@ -38,6 +38,8 @@ async def wrk(url: str, script: Path, *, connections: int, seconds: float, threa
         f"-c{connections}",
         f"-d{max(1, round(seconds))}s",
         "--latency",
+        "--timeout",  # wrk's default 2 s counts a slow answer as an error instead of measuring it
+        "10s",
         "-s",
         str(script),
         url,
