@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from src.router.ledger import Ledger, SpendRow
-from src.router.spend_redis import RedisSpendStore, redis_client
-from src.router.spend_store import Cap, Claim, SpendStore, SqliteSpendStore
+from src.router.state.ledger import Ledger, SpendRow
+from src.router.state.spend_redis import RedisSpendStore, redis_client
+from src.router.state.spend_store import Cap, Claim, SpendStore, SqliteSpendStore
 from src.stack.redis_server import ensure_redis_server, redis_argv, redis_env, wait_redis
 from src.stack.services import ServiceSpec, free_port, start
 

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.classifier_eval.sources import Prompt, load
-from src.router.classifier import Classifier, HeuristicClassifier
-from src.router.evaluate import long_agent_conversation
-from src.router.features import conversation
-from src.router.tasks import TASK_TYPES
+from src.router.core.classifier import Classifier, HeuristicClassifier
+from src.router.core.evaluate import long_agent_conversation
+from src.router.core.features import conversation
+from src.router.core.tasks import TASK_TYPES
 
 DEFAULT_CACHE = Path.home() / ".cache" / "multi-llm" / "classifier_eval"
 FIXTURE = Path("/work/shared/fixtures/claude_code_request_1.json")
@@ -37,10 +37,10 @@ def make(name: str) -> Classifier:
     if name == "heuristic":
         return HeuristicClassifier()
     if name == "embedding":
-        from src.router.embedding_classifier import EmbeddingClassifier
+        from src.router.core.embedding_classifier import EmbeddingClassifier
 
         return EmbeddingClassifier()
-    from src.router.learned_classifier import LearnedClassifier
+    from src.router.core.learned_classifier import LearnedClassifier
 
     return LearnedClassifier.load()
 

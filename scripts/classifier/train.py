@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from src.router.learned_classifier import BITS, DEFAULT_MODEL_PATH, features, save_model
-from src.router.tasks import TASK_TYPES
+from src.router.core.learned_classifier import BITS, DEFAULT_MODEL_PATH, features, save_model
+from src.router.core.tasks import TASK_TYPES
 
 SEED = 16
 EPOCHS = 8

@@ -49,7 +49,7 @@ from src.protocols.llm_protocol import (
     Usage,
     Workspace,
 )
-from src.router import task_keys
+from src.router.core import task_keys
 
 COORDINATOR = "coordinator"
 CODE_ROLES = ("implement", "refine", "fix")
@@ -65,7 +65,7 @@ def task_key(
     models: tuple[str, ...] | None = None,
     ttl_s: float = task_keys.DEFAULT_TTL_S,
 ) -> str:
-    """The router key for one step (format: `src/router/task_keys.py`), signed with the router
+    """The router key for one step (format: `src/router/core/task_keys.py`), signed with the router
     key (ROUTER_API_KEYS) when the router requires keys: the router attributes the step's usage
     to `<task>--<role>`, and enforces its expiry, models and the task's spend ceiling."""
     key = router_key if router_key is not None else task_keys.router_key_from_env(os.environ)

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from src.router.config_errors import ConfigError, format_validation_error
+from src.router.core.config_errors import ConfigError, format_validation_error
 
 _FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n?(.*)\Z", re.DOTALL)
 ROLES = ("plan", "implement", "refine", "fix", "review")

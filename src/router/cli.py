@@ -16,14 +16,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from src.router.catalog import load_catalog
-from src.router.classifier import Classifier, HeuristicClassifier
-from src.router.config_errors import ConfigError
-from src.router.errors import RouterError
-from src.router.features import is_virtual
-from src.router.policy import ModelState, RequestFeatures, decide
-from src.router.routing import classify_request
-from src.router.rules import load_rules
+from src.router.core.catalog import load_catalog
+from src.router.core.classifier import Classifier, HeuristicClassifier
+from src.router.core.config_errors import ConfigError
+from src.router.core.errors import RouterError
+from src.router.core.features import is_virtual
+from src.router.core.policy import ModelState, RequestFeatures, decide
+from src.router.core.rules import load_rules
+from src.router.flow.routing import classify_request
 
 DEFAULT_RULES = Path("config/routing_rules.yaml")
 DEFAULT_LITELLM = Path("config/litellm.yaml")
@@ -98,18 +98,18 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def _classifier(name: str) -> tuple[Classifier, str]:
     """The classifier named on the command line, and its title in reports."""
     if name == "embedding":
-        from src.router.embedding_classifier import EmbeddingClassifier
+        from src.router.core.embedding_classifier import EmbeddingClassifier
 
         return EmbeddingClassifier(), "embedding (all-MiniLM-L6-v2, optional extra)"
     if name == "learned":
-        from src.router.learned_classifier import LearnedClassifier
+        from src.router.core.learned_classifier import LearnedClassifier
 
         return LearnedClassifier.load(), "learned (default; data/classifier/model.npz)"
     return HeuristicClassifier(), "heuristic (built-in lexicon)"
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from src.router.evaluate import latency, load_examples, long_agent_conversation, render_markdown, score
+    from src.router.core.evaluate import latency, load_examples, long_agent_conversation, render_markdown, score
 
     examples = load_examples(args.data)
     clf, name = _classifier(args.classifier)

@@ -17,15 +17,15 @@ from typing import Any
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from src.router import anthropic_routes, error_handlers, openai_routes, ops_routes
-from src.router.app_state import RouterState
-from src.router.auth import Authenticator
-from src.router.classifier import Classifier
-from src.router.lifespan import Overrides, lifespan
-from src.router.load import GpuSampler
-from src.router.metrics import Metrics
+from src.router.api import anthropic_routes, error_handlers, openai_routes, ops_routes
+from src.router.api.app_state import RouterState
+from src.router.api.lifespan import Overrides, lifespan
+from src.router.core.auth import Authenticator
+from src.router.core.classifier import Classifier
 from src.router.settings import Settings
-from src.router.upstream import Upstream
+from src.router.state.load import GpuSampler
+from src.router.state.metrics import Metrics
+from src.router.upstream.client import Upstream
 
 
 def create_app(

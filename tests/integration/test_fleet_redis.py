@@ -19,10 +19,10 @@ import httpx
 import pytest
 import yaml
 
-from src.router.policy import Decision, TurnPin
-from src.router.shared_pins import SharedTurnPins
-from src.router.spend_redis import redis_client
-from src.router.tasks import TaskType
+from src.router.core.policy import Decision, TurnPin
+from src.router.core.tasks import TaskType
+from src.router.state.shared_pins import SharedTurnPins
+from src.router.state.spend_redis import redis_client
 from src.stack.redis_server import ensure_redis_server, redis_argv, redis_env, wait_redis
 from src.stack.services import RunningService, ServiceSpec, free_port, start, wait_healthy
 from src.stack.stack import litellm_spec, router_spec

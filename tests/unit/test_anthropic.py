@@ -11,12 +11,12 @@ from typing import Any
 import orjson
 import pytest
 
-from src.router.anthropic_api import ANTHROPIC, error_envelope, upstream_error_body
-from src.router.catalog import CatalogModel, parse_catalog
-from src.router.config_errors import ConfigError
-from src.router.errors import InvalidRequest, NoModelAvailable
-from src.router.spend import usage_tokens
-from src.router.sse import StreamUsage
+from src.router.core.catalog import CatalogModel, parse_catalog
+from src.router.core.config_errors import ConfigError
+from src.router.core.errors import InvalidRequest, NoModelAvailable
+from src.router.core.spend import usage_tokens
+from src.router.wire.anthropic_api import ANTHROPIC, error_envelope, upstream_error_body
+from src.router.wire.sse import StreamUsage
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CLAUDE_CODE = json.loads((FIXTURES / "claude_code_request_1.json").read_text())

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from src.router.core.task_keys import mint
 from src.router.settings import Settings
-from src.router.task_keys import mint
 from tests.support.router_harness import in_process, make_app
 
 CLIENT_KEY, ADMIN_KEY = "sk-client-0123456789abcdef", "sk-admin-fedcba9876543210"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from src.router.backend_metrics import MetricsFormatError, parse_backend_metrics
+from src.router.state.backend_metrics import MetricsFormatError, parse_backend_metrics
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

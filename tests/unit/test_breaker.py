@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from src.router.breaker import BreakerState, CircuitBreaker, parse_retry_after
+from src.router.state.breaker import BreakerState, CircuitBreaker, parse_retry_after
 
 
 def make() -> tuple[CircuitBreaker, list[float]]:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from src.router.classifier import HeuristicClassifier
-from src.router.evaluate import load_examples, long_agent_conversation, score
-from src.router.features import conversation
-from src.router.tasks import TaskType
+from src.router.core.classifier import HeuristicClassifier
+from src.router.core.evaluate import load_examples, long_agent_conversation, score
+from src.router.core.features import conversation
+from src.router.core.tasks import TaskType
 
 REPO = Path(__file__).resolve().parents[2]
 clf = HeuristicClassifier()
@@ -74,7 +74,7 @@ async def test_asking_for_the_embedding_classifier_without_its_extra_fails_at_st
 
     from asgi_lifespan import LifespanManager
 
-    from src.router.embedding_classifier import INSTALL_HINT, EmbeddingUnavailable
+    from src.router.core.embedding_classifier import INSTALL_HINT, EmbeddingUnavailable
     from tests.support.router_harness import make_app, write_configs
 
     if importlib.util.find_spec("sentence_transformers") is not None:

@@ -17,7 +17,7 @@ from src.agents.process import ProcessRunner, SubprocessRunner
 from src.agents.report import write_reports
 from src.agents.task_card import parse_card
 from src.protocols.llm_protocol import MsgType, TaskState, Usage, parse_message
-from src.router import task_keys
+from src.router.core import task_keys
 
 CARD = """---
 task: greet

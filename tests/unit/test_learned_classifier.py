@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from structlog.testing import capture_logs
 
-from src.router.evaluate import load_examples, long_agent_conversation, score
-from src.router.features import conversation
-from src.router.learned_classifier import DEFAULT_MODEL_PATH, LearnedClassifier, ModelUnavailable
-from src.router.tasks import TaskType
+from src.router.core.evaluate import load_examples, long_agent_conversation, score
+from src.router.core.features import conversation
+from src.router.core.learned_classifier import DEFAULT_MODEL_PATH, LearnedClassifier, ModelUnavailable
+from src.router.core.tasks import TaskType
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -211,10 +211,10 @@ async def test_the_router_uses_the_learned_classifier_by_default_and_the_heurist
 
 DETERMINISM = """
 import json, sys
-from src.router.classifier import HeuristicClassifier
-from src.router.evaluate import load_examples
-from src.router.features import conversation
-from src.router.learned_classifier import LearnedClassifier
+from src.router.core.classifier import HeuristicClassifier
+from src.router.core.evaluate import load_examples
+from src.router.core.features import conversation
+from src.router.core.learned_classifier import LearnedClassifier
 examples = load_examples(__import__("pathlib").Path("benchmarks/task_eval/task_eval.jsonl"))
 extra = [[{"role": "user", "content": t}] for t in sys.argv[1:]]
 out = {}

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from src.router.errors import LedgerWriteFailed
-from src.router.ledger import Ledger, SpendRow
+from src.router.core.errors import LedgerWriteFailed
+from src.router.state.ledger import Ledger, SpendRow
 
 
 def row(prompt_tokens: int = 12, cost: float = 0.001) -> SpendRow:

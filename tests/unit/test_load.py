@@ -12,12 +12,12 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from src.router.catalog import Catalog, parse_catalog
-from src.router.load import GpuSampler, GpuStats, GpuUnavailable, LoadMonitor, NvmlGpuSampler, PsutilHostSampler
-from src.router.policy import Classification, ModelState, RequestFeatures, decide
-from src.router.rules import parse_rules
-from src.router.tasks import TaskType
-from src.router.upstream import AiohttpUpstream
+from src.router.core.catalog import Catalog, parse_catalog
+from src.router.core.policy import Classification, ModelState, RequestFeatures, decide
+from src.router.core.rules import parse_rules
+from src.router.core.tasks import TaskType
+from src.router.state.load import GpuSampler, GpuStats, GpuUnavailable, LoadMonitor, NvmlGpuSampler, PsutilHostSampler
+from src.router.upstream.client import AiohttpUpstream
 
 VLLM_TEXT = (Path(__file__).resolve().parents[1] / "fixtures" / "vllm_metrics.txt").read_text()
 
@@ -201,7 +201,7 @@ def test_on_a_gpu_machine_the_real_nvml_sampler_reads_every_gpu() -> None:
 
 
 def test_a_gpu_readings_file_is_read_each_sample_and_a_missing_one_is_named(tmp_path: Path) -> None:
-    from src.router.load import FileGpuSampler
+    from src.router.state.load import FileGpuSampler
     from tests.support.fake_gpu import H100_MEMORY_BYTES, write_h100_under_load
 
     sampler = FileGpuSampler(tmp_path / "gpus.json")
@@ -215,10 +215,10 @@ def test_a_gpu_readings_file_is_read_each_sample_and_a_missing_one_is_named(tmp_
 
 
 def test_gpu_sampler_setting_names_the_allowed_values() -> None:
-    from src.router.config_errors import ConfigError
-    from src.router.lifespan import gpu_from_settings
-    from src.router.load import FileGpuSampler
+    from src.router.api.lifespan import gpu_from_settings
+    from src.router.core.config_errors import ConfigError
     from src.router.settings import Settings
+    from src.router.state.load import FileGpuSampler
 
     assert isinstance(gpu_from_settings(Settings(_env_file=None, gpu_sampler="file:/run/gpus.json")), FileGpuSampler)
     with pytest.raises(

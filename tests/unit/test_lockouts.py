@@ -15,13 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from src.router.budget import BudgetTracker
-from src.router.catalog import load_catalog
-from src.router.ledger import Ledger
-from src.router.rules import Budget, BudgetScope, Period
+from src.router.core.catalog import load_catalog
+from src.router.core.rules import Budget, BudgetScope, Period
 from src.router.settings import Settings
-from src.router.spend_store import SqliteSpendStore
-from src.router.sse import Relay
+from src.router.state.budget import BudgetTracker
+from src.router.state.ledger import Ledger
+from src.router.state.spend_store import SqliteSpendStore
+from src.router.wire.sse import Relay
 from tests.support.openai_stub import StubUpstream
 from tests.support.router_harness import running_router
 from tests.unit.test_budget import CHAT, app_with_key, budget_rules, ready, review

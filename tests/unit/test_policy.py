@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from src.router.policy import (
+from src.router.core.policy import (
     BudgetSnapshot,
     Classification,
     LoadSnapshot,
@@ -15,8 +15,8 @@ from src.router.policy import (
     RequestFeatures,
     decide,
 )
-from src.router.rules import Condition, DefaultRoute, Rule, RulesFile, Signal
-from src.router.tasks import TaskType
+from src.router.core.rules import Condition, DefaultRoute, Rule, RulesFile, Signal
+from src.router.core.tasks import TaskType
 
 MODELS = ["local-small", "llama-cpp-7b", "qwen-14b-vllm", "claude-sonnet", "claude-opus"]
 models = st.sampled_from(MODELS)
@@ -64,8 +64,8 @@ def test_the_first_matching_rule_wins(rules: RulesFile, availability: dict[str, 
 
 @given(hint=tasks, classified=tasks)
 def test_an_explicit_hint_beats_the_classifier(hint: TaskType, classified: TaskType) -> None:
-    from src.router.features import conversation
-    from src.router.routing import classify_request as _classify
+    from src.router.core.features import conversation
+    from src.router.flow.routing import classify_request as _classify
 
     class Fixed:
         def classify(self, conv: object) -> Classification:

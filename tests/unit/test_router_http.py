@@ -9,7 +9,7 @@ import httpx
 import orjson
 import pytest
 
-from src.router.errors import upstream_error_body
+from src.router.core.errors import upstream_error_body
 from src.router.settings import Settings
 from tests.support.openai_stub import StubUpstream, recorded_sse_events
 from tests.support.router_harness import MASTER_KEY, in_process, make_app, running_router, write_configs
@@ -243,8 +243,8 @@ async def test_a_router_direct_model_skips_litellm_and_falls_back_to_it(
     async with (
         in_process(app) as c,
     ):
-        from src.router.availability import AvailabilitySnapshot
-        from src.router.policy import ModelState
+        from src.router.core.policy import ModelState
+        from src.router.state.availability import AvailabilitySnapshot
 
         # The backend went down after the last probe, which still says it is up.
         opened = app.state.router.services
@@ -258,8 +258,8 @@ async def test_a_router_direct_model_skips_litellm_and_falls_back_to_it(
 
 
 def test_router_direct_is_refused_for_a_provider_that_needs_translation() -> None:
-    from src.router.catalog import parse_catalog
-    from src.router.config_errors import ConfigError
+    from src.router.core.catalog import parse_catalog
+    from src.router.core.config_errors import ConfigError
 
     with pytest.raises(ConfigError, match="router_direct"):
         parse_catalog(

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from src.router.config_errors import ConfigError
-from src.router.rules import load_rules, parse_rules
-from src.router.tasks import TaskType
+from src.router.core.config_errors import ConfigError
+from src.router.core.rules import load_rules, parse_rules
+from src.router.core.tasks import TaskType
 
 SEED = """\
 rules:

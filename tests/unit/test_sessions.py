@@ -10,14 +10,14 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from src.router.availability import AvailabilityMonitor
-from src.router.catalog import parse_catalog
-from src.router.ledger import Ledger, SpendRow
-from src.router.policy import Classification, ModelState, RequestFeatures, TurnPin, decide, merge_windows
-from src.router.rules import DefaultRoute, Rule, RulesFile
-from src.router.sessions import TurnPins, caller_of
-from src.router.spend import input_tokens
-from src.router.tasks import TaskType
+from src.router.core.catalog import parse_catalog
+from src.router.core.policy import Classification, ModelState, RequestFeatures, TurnPin, decide, merge_windows
+from src.router.core.rules import DefaultRoute, Rule, RulesFile
+from src.router.core.spend import input_tokens
+from src.router.core.tasks import TaskType
+from src.router.state.availability import AvailabilityMonitor
+from src.router.state.ledger import Ledger, SpendRow
+from src.router.state.sessions import TurnPins, caller_of
 
 CLAUDE_CODE = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "claude_code_request_1.json").read_text())[
     "body"

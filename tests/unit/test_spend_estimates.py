@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from src.router.spend import IMAGE_TOKENS, BadUsage, input_tokens, output_tokens_of, reported_cost, usage_tokens
-from src.router.sse import StreamUsage, relay_events
+from src.router.core.spend import IMAGE_TOKENS, BadUsage, input_tokens, output_tokens_of, reported_cost, usage_tokens
+from src.router.wire.sse import StreamUsage, relay_events
 from tests.support.openai_stub import recorded_sse_events
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from src.router.ledger import Ledger, SpendRow
-from src.router.spend_store import Cap, Claim, Refusal, SqliteSpendStore
+from src.router.state.ledger import Ledger, SpendRow
+from src.router.state.spend_store import Cap, Claim, Refusal, SqliteSpendStore
 from src.stack.services import ServiceSpec
 from src.stack.stack import router_spec, workers_from
 

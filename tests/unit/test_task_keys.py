@@ -1,4 +1,4 @@
-"""Task keys: one format (src/router/task_keys.py) with an expiry and a scope the router enforces —
+"""Task keys: one format (src/router/core/task_keys.py) with an expiry and a scope the router enforces —
 the task, the models it may call, the task card's spend ceiling, and its own usage only."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 from pydantic import SecretStr
 
 from src.agents.agent_coordinator import task_key
+from src.router.core.task_keys import TaskKeyError, mint, read, router_key_from_env, verify
 from src.router.settings import Settings
-from src.router.task_keys import TaskKeyError, mint, read, router_key_from_env, verify
 from tests.support.router_harness import in_process
 from tests.unit.test_budget import COST, app_with_key, review
 
