@@ -197,22 +197,28 @@ class Ledger:
             conn.close()
 
     def usage_for(self, task_key: str) -> dict[str, Any]:
-        """Tokens, cost and requests recorded for a task key (after the last flush)."""
+        """Tokens, cost and requests recorded for a task key (after the last flush), in total
+        and per model that answered."""
         conn = connect(self.path)
         try:
-            row = conn.execute(
-                "SELECT COALESCE(SUM(requests),0), COALESCE(SUM(prompt_tokens),0), COALESCE(SUM(completion_tokens),0),"
-                " COALESCE(SUM(cost_usd),0) FROM spend WHERE task_key=?",
+            rows = conn.execute(
+                "SELECT model, SUM(requests), SUM(prompt_tokens), SUM(completion_tokens), SUM(cost_usd)"
+                " FROM spend WHERE task_key=? GROUP BY model ORDER BY model",
                 (task_key,),
-            ).fetchone()
+            ).fetchall()
         finally:
             conn.close()
+        models = {
+            m: {"requests": r, "prompt_tokens": p, "completion_tokens": c, "cost_usd": cost}
+            for m, r, p, c, cost in rows
+        }
         return {
             "task_key": task_key,
-            "requests": row[0],
-            "prompt_tokens": row[1],
-            "completion_tokens": row[2],
-            "cost_usd": row[3],
+            "requests": sum(r[1] for r in rows),
+            "prompt_tokens": sum(r[2] for r in rows),
+            "completion_tokens": sum(r[3] for r in rows),
+            "cost_usd": sum(r[4] for r in rows),
+            "models": models,
         }
 
     def totals(self, day: str, month: str) -> tuple[dict[str, float], dict[str, float]]:
