@@ -1,11 +1,16 @@
-"""Where the agent CLIs live and how the project installs them (outside the clone, keyed by
-version, like llama-server; `.tools/` in the repo links to them).
+"""Where the agent CLIs live and how the project installs them: `make agents` (also run by
+`make setup-tests`), i.e. `python -m src.agents.tools`. They go outside the clone, keyed by
+version, like llama-server; `.tools/` in the repo links to them.
 
 - Aider 0.86.2: its own Python 3.11 virtualenv (it pins ~100 packages, its own litellm included).
 - Cline 3.0.65: the npm package (it ships its binary).
 - OpenHands CLI: its own Python 3.12 virtualenv (it needs 3.12; pyenv has 3.12.1 here).
 - Claude Code 2.1.328: the npm package `@anthropic-ai/claude-code` (its native binary comes in an
   optional per-platform package from the same registry).
+
+The npm packages install with `npm ci` from the committed `config/agents/<tool>/package-lock.json`:
+exact versions of the whole tree, each tarball checked against its integrity hash. The Python
+ones are pinned by version (`pip install name==version`; their own dependency pins follow).
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ class Tool:
 
 def missing(tool: Tool) -> str | None:
     """Why the tool cannot run here, or None."""
-    return None if tool.binary.exists() else f"{tool.name} is not installed ({tool.binary}); run: make setup-tests"
+    return None if tool.binary.exists() else f"{tool.name} is not installed ({tool.binary}); run: make agents"
 
 
 def tools_dir() -> Path:
@@ -66,12 +71,22 @@ def claude_code() -> Tool:
     return Tool("claude", root, root / "node_modules" / ".bin" / "claude")
 
 
-def _npm_install(tool: Tool, package: str) -> None:
+NPM_LOCKS = REPO_ROOT / "config" / "agents"
+
+
+def _npm_install(tool: Tool, lock_dir: str, *, clean_install: bool = True) -> None:
+    """From the committed lock: the exact tree, every package checked against its hash. `npm ci`
+    where it can; Cline 3.0.65 names per-platform packages that were never published (only
+    linux-x64 is), which `npm ci` counts as a lock out of sync, so it gets `npm install
+    --no-save`: the same locked tree and hashes, without that check."""
     npm = shutil.which("npm")
     if npm is None:
         raise ToolInstallError(f"npm is needed to install {tool.name}")
     tool.root.mkdir(parents=True, exist_ok=True)
-    _run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(tool.root), package], f"installing {tool.name}")
+    for name in ("package.json", "package-lock.json"):
+        shutil.copyfile(NPM_LOCKS / lock_dir / name, tool.root / name)
+    verb = ["ci"] if clean_install else ["install", "--no-save"]
+    _run([npm, *verb, "--no-audit", "--no-fund", "--prefix", str(tool.root)], f"installing {tool.name}")
 
 
 def _run(argv: list[str], what: str, timeout: int = 1800) -> None:
@@ -104,9 +119,9 @@ def ensure(tool: Tool) -> Tool:
                     "installing aider-chat",
                 )
             elif tool.name == "cline":
-                _npm_install(tool, f"cline@{CLINE_VERSION}")
+                _npm_install(tool, "cline", clean_install=False)
             elif tool.name == "claude":
-                _npm_install(tool, f"@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}")
+                _npm_install(tool, "claude-code")
             else:
                 _run([_python("3.12"), "-m", "venv", str(tool.root)], "creating openhands' virtualenv")
                 _run(
