@@ -88,7 +88,12 @@ def test_a_pinned_model_whose_backend_is_down_gets_an_error_envelope(stack: Stac
     assert isinstance(info.value.body, dict) and "message" in info.value.body
 
 
-def test_tool_calls_reach_llama_server_with_jinja(stack: Stack) -> None:
+def test_a_request_with_tools_is_answered_through_the_chain(stack: Stack) -> None:
+    """Agents send tool schemas on every request; the chain must accept and answer them.
+
+    This does not show tool *calls*: SmolLM2's chat template renders no tools (llama-server
+    counts the same 37 prompt tokens with and without them, and ignores `tool_choice:
+    required`), so a real tool call needs a tool-capable model."""
     tools = [
         {
             "type": "function",
@@ -99,15 +104,16 @@ def test_tool_calls_reach_llama_server_with_jinja(stack: Stack) -> None:
             },
         }
     ]
-    completion = sdk(stack).chat.completions.create(
+    raw = sdk(stack).chat.completions.with_raw_response.create(
         model="auto",
         messages=[{"role": "user", "content": "What is the weather in Paris?"}],
         tools=tools,
-        max_tokens=64,
+        max_tokens=16,
     )
-    choice = completion.choices[0]
-    assert choice.finish_reason in {"stop", "tool_calls", "length"}
-    assert choice.message.content or choice.message.tool_calls
+    completion = raw.parse()
+    assert raw.headers["x-router-model"] == "local-small"
+    assert completion.choices[0].message.content
+    assert completion.usage is not None and completion.usage.completion_tokens > 0
 
 
 def test_the_master_key_is_never_returned_to_clients(stack: Stack) -> None:
