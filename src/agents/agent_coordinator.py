@@ -232,6 +232,7 @@ class Coordinator:
                 files=card.files,
                 diff=diff,
                 diff_note=note,
+                max_output_tokens=card.max_output_tokens,
             )
             outcome = driver.run(ctx, self.runner)
         (log_dir / "agent.log").write_text(outcome.log)

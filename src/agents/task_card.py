@@ -36,6 +36,9 @@ class TaskCard(BaseModel):
     tests: str | None = Field(default=None, description="Shell-free test command, run after the fix step")
     timeout_s: float = Field(default=900, gt=0, description="Per step")
     max_cost_usd: float | None = Field(default=None, ge=0)
+    max_output_tokens: int | None = Field(
+        default=None, gt=0, description="Per model call, for every agent (default: each agent's own)"
+    )
     agents: dict[str, str] = Field(default_factory=dict, description="role -> agent, overriding the defaults")
     models: dict[str, str] = Field(default_factory=dict, description="role -> router model")
     body: str = ""

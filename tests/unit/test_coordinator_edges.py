@@ -8,15 +8,18 @@ import json
 import stat
 import subprocess
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from src.agents import cli, tools
 from src.agents.agent_coordinator import Coordinator
 from src.agents.diffs import bound_diff, parse_numstat
+from src.agents.drivers.aider import AiderDriver
 from src.agents.drivers.base import StepContext
 from src.agents.drivers.claude_code import ClaudeCodeDriver
 from src.agents.drivers.cline import ClineDriver
@@ -199,6 +202,21 @@ def test_claude_code_runs_headless_against_the_router_with_the_step_key_in_its_e
     assert "ANTHROPIC_API_KEY" not in env and env["HOME"].startswith(str(ctx.log_dir))
     assert stdin is not None and ctx.diff in stdin and ctx.diff_note in stdin
     assert outcome.agent_ok and outcome.verdict == "approve" and outcome.report == "VERDICT: APPROVE"
+
+
+def test_aider_waits_for_one_answer_with_its_output_capped_and_no_key_on_its_command_line(tmp_path: Path) -> None:
+    runner = Recorder("Applied edit to greet.py\n")
+    ctx = replace(context(tmp_path, "refine"), max_output_tokens=512, files=["greet.py"])
+    (ctx.log_dir).mkdir(parents=True)
+    AiderDriver().run(ctx, runner)
+    argv, env, _ = runner.calls[0]
+    assert not any(ctx.api_key in a for a in argv) and env["OPENAI_API_KEY"] == ctx.api_key
+    assert argv[argv.index("--timeout") + 1] == "60"  # not the client's default: it re-sends a slow request
+    settings_file = Path(argv[argv.index("--model-settings-file") + 1])
+    assert yaml.safe_load(settings_file.read_text()) == [
+        {"name": "openai/task/code_review", "extra_params": {"max_tokens": 512}}
+    ]
+    assert argv[-1] == "greet.py" and Path(argv[argv.index("--message-file") + 1]).is_absolute()
 
 
 def test_a_claude_code_error_result_is_a_failure_even_with_exit_0(tmp_path: Path) -> None:

@@ -48,7 +48,7 @@ class ClaudeCodeDriver:
             # Its background requests (titles, summaries) name a "small fast" model: the same one.
             "ANTHROPIC_DEFAULT_HAIKU_MODEL": ctx.model,
             "ANTHROPIC_SMALL_FAST_MODEL": ctx.model,
-            "CLAUDE_CODE_MAX_OUTPUT_TOKENS": str(MAX_OUTPUT_TOKENS),
+            "CLAUDE_CODE_MAX_OUTPUT_TOKENS": str(ctx.max_output_tokens or MAX_OUTPUT_TOKENS),
             "MAX_THINKING_TOKENS": "0",
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
             "DISABLE_AUTOUPDATER": "1",

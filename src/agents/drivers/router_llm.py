@@ -27,7 +27,7 @@ class RouterLLMDriver:
         system, user = system_for(ctx.role), user_prompt(ctx)
         body = {
             "model": ctx.model,
-            "max_tokens": self.max_tokens,
+            "max_tokens": ctx.max_output_tokens or self.max_tokens,
             "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
         }
         started = time.monotonic()
