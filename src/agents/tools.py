@@ -8,14 +8,17 @@ version, like llama-server; `.tools/` in the repo links to them.
 - Claude Code 2.1.328: the npm package `@anthropic-ai/claude-code` (its native binary comes in an
   optional per-platform package from the same registry).
 
-The npm packages install with `npm ci` from the committed `config/agents/<tool>/package-lock.json`:
-exact versions of the whole tree, each tarball checked against its integrity hash. The Python
-ones are pinned by version (`pip install name==version`; their own dependency pins follow).
+The npm packages install from the committed `config/agents/<tool>/package-lock.json`: exact
+versions of the whole tree, each tarball checked against its integrity hash. The Python ones
+install from `config/agents/<tool>.lock` with `pip --require-hashes --no-deps`: every package
+pinned with the hash of its wheel, resolved for linux x86_64 (the platform these locks were
+made on); elsewhere they fall back to the version pin (`pip install name==version`).
 """
 
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -71,7 +74,7 @@ def claude_code() -> Tool:
     return Tool("claude", root, root / "node_modules" / ".bin" / "claude")
 
 
-NPM_LOCKS = REPO_ROOT / "config" / "agents"
+LOCKS = REPO_ROOT / "config" / "agents"  # and the Python tools' hash locks
 
 
 def _npm_install(tool: Tool, lock_dir: str, *, clean_install: bool = True) -> None:
@@ -84,9 +87,19 @@ def _npm_install(tool: Tool, lock_dir: str, *, clean_install: bool = True) -> No
         raise ToolInstallError(f"npm is needed to install {tool.name}")
     tool.root.mkdir(parents=True, exist_ok=True)
     for name in ("package.json", "package-lock.json"):
-        shutil.copyfile(NPM_LOCKS / lock_dir / name, tool.root / name)
+        shutil.copyfile(LOCKS / lock_dir / name, tool.root / name)
     verb = ["ci"] if clean_install else ["install", "--no-save"]
     _run([npm, *verb, "--no-audit", "--no-fund", "--prefix", str(tool.root)], f"installing {tool.name}")
+
+
+def _pip_install(tool: Tool, python: str, requirement: str, lock: str) -> None:
+    """A virtualenv for the tool, filled from its hash lock where the lock fits this machine."""
+    _run([_python(python), "-m", "venv", str(tool.root)], f"creating {tool.name}'s virtualenv")
+    pip = [str(tool.root / "bin" / "python"), "-m", "pip", "install", "-q"]
+    if sys.platform == "linux" and platform.machine() == "x86_64":
+        _run([*pip, "--require-hashes", "--no-deps", "-r", str(LOCKS / lock)], f"installing {requirement}")
+    else:
+        _run([*pip, requirement], f"installing {requirement} (no hash lock for this platform)")
 
 
 def _run(argv: list[str], what: str, timeout: int = 1800) -> None:
@@ -113,28 +126,13 @@ def ensure(tool: Tool) -> Tool:
             print(f"installing {tool.name} into {tool.root}", flush=True)
             shutil.rmtree(tool.root, ignore_errors=True)
             if tool.name == "aider":
-                _run([_python("3.11"), "-m", "venv", str(tool.root)], "creating aider's virtualenv")
-                _run(
-                    [str(tool.root / "bin" / "python"), "-m", "pip", "install", "-q", f"aider-chat=={AIDER_VERSION}"],
-                    "installing aider-chat",
-                )
+                _pip_install(tool, "3.11", f"aider-chat=={AIDER_VERSION}", "aider.lock")
             elif tool.name == "cline":
                 _npm_install(tool, "cline", clean_install=False)
             elif tool.name == "claude":
                 _npm_install(tool, "claude-code")
-            else:
-                _run([_python("3.12"), "-m", "venv", str(tool.root)], "creating openhands' virtualenv")
-                _run(
-                    [
-                        str(tool.root / "bin" / "python"),
-                        "-m",
-                        "pip",
-                        "install",
-                        "-q",
-                        f"openhands=={OPENHANDS_VERSION}",
-                    ],
-                    "installing openhands",
-                )
+            else:  # OpenHands needs Python 3.12
+                _pip_install(tool, "3.12", f"openhands=={OPENHANDS_VERSION}", "openhands.lock")
             if not tool.binary.exists():
                 raise ToolInstallError(f"{tool.name} installed, but {tool.binary} is missing")
     _link(tool)

@@ -293,8 +293,8 @@ def test_a_bad_card_in_a_nightly_queue_is_reported_and_the_others_run(tmp_path: 
 def test_npm_agents_install_from_a_committed_lock_with_integrity_hashes(
     folder: str, package: str, version: str
 ) -> None:
-    lock = json.loads((tools.NPM_LOCKS / folder / "package-lock.json").read_text())
-    manifest = json.loads((tools.NPM_LOCKS / folder / "package.json").read_text())
+    lock = json.loads((tools.LOCKS / folder / "package-lock.json").read_text())
+    manifest = json.loads((tools.LOCKS / folder / "package.json").read_text())
     assert manifest["dependencies"] == {package: version}
     packages = {k: v for k, v in lock["packages"].items() if k}
     assert packages[f"node_modules/{package}"]["version"] == version
