@@ -10,6 +10,7 @@ from pathlib import Path
 
 from src.agents import agent_coordinator
 from src.agents.agent_coordinator import Coordinator
+from src.agents.git_worktree import GitError
 from src.agents.journal import Journal
 from src.agents.report import TaskReport, invalid_card, status_text, write_reports
 from src.agents.task_card import TaskCard, load_card, parse_card
@@ -30,6 +31,13 @@ def _card_for(coord: Coordinator, task: str) -> TaskCard:
     if text is None:
         raise SystemExit(f"no task {task!r} in the journal ({coord.work.journal})")
     return parse_card(text, source=f"journal:{task}")
+
+
+def _resumable(coord: Coordinator, task: str) -> TaskCard:
+    """The journal's card, resolved again (a journal written before repositories were stored
+    absolute holds `repo: .`: taken from the current folder, as it was then)."""
+    card = _card_for(coord, task)
+    return card if Path(card.repo).is_absolute() else coord.prepare(card, source=f"journal:{task}")
 
 
 def _load(coord: Coordinator, path: Path) -> TaskCard:
@@ -74,7 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.task}: canceled")
         return 0
     if args.command == "resume":
-        report = coord.run(_card_for(coord, args.task))
+        try:
+            card = _resumable(coord, args.task)
+        except WorkspaceError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        report = coord.run(card)
         paths = write_reports([report], coord.work.reports)
         print(f"report: {paths[0]}")
         return 0 if report.state is TaskState.COMPLETED else 1
@@ -94,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _nightly(coord: Coordinator, queue: Path, report_dir: Path) -> int:
     """Every card in the queue, in name order. A card that cannot run (invalid, a repository
-    that is not there) is reported as such and the others still run."""
+    that is not there, a base_ref it does not have) is reported as such and the others still run."""
     cards = sorted(queue.glob("*.md"))
     if not cards:
         print(f"nightly: no task cards (*.md) in {queue.absolute()}", file=sys.stderr)
@@ -108,7 +121,11 @@ def _nightly(coord: Coordinator, queue: Path, report_dir: Path) -> int:
             reports.append(invalid_card(path.name, str(exc)))
             continue
         coord.submit(card)
-        reports.append(coord.run(card))
+        try:
+            reports.append(coord.run(card))
+        except GitError as exc:  # e.g. a base_ref the repository does not have
+            print(f"[{path.name}] could not run: {exc}", flush=True)
+            reports.append(invalid_card(path.name, str(exc)))
         write_reports(reports, report_dir)  # progress after each task
     paths = write_reports(reports, report_dir)
     invalid = sum(1 for r in reports if r.problem)

@@ -261,6 +261,8 @@ class RecordingCoordinator(Coordinator):
 
     def run(self, card: TaskCard) -> TaskReport:
         self.ran = [*getattr(self, "ran", []), card.task]
+        if card.base_ref != "HEAD":
+            return super().run(card)  # the real thing, up to creating the worktree
         return self.report(card, with_diff=False)
 
 
@@ -271,14 +273,18 @@ def test_a_bad_card_in_a_nightly_queue_is_reported_and_the_others_run(tmp_path: 
     (queue / "1-bad.md").write_text(CARD.format(task="a..b", repo=repo))
     (queue / "2-no-repo.md").write_text(CARD.format(task="elsewhere", repo=tmp_path / "missing"))
     (queue / "3-good.md").write_text(CARD.format(task="good", repo=repo))
+    (queue / "4-no-base.md").write_text(
+        CARD.format(task="nobase", repo=repo).replace("title: t", "title: t\nbase_ref: v9")
+    )
     work = WorkFolder(tmp_path / "work")
     coord = RecordingCoordinator(
         Journal(work.journal), router_url="http://127.0.0.1:9", work=work, usage=lambda k: Usage(), progress=print
     )
     assert cli._nightly(coord, queue, tmp_path / "reports") == 1
-    assert coord.ran == ["good"]
+    assert coord.ran == ["good", "nobase"]
     report = (tmp_path / "reports" / "report.md").read_text()
-    assert "3 task(s), 2 invalid" in report
+    assert "4 task(s), 3 invalid" in report
+    assert "## 4-no-base.md: invalid card, not run" in report and "v9" in report
     assert "## 1-bad.md: invalid card, not run" in report and "cannot be a git branch name" in report
     assert "## 2-no-repo.md: invalid card, not run" in report and "is not a folder" in report
     assert "## good: t" in report
