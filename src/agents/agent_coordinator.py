@@ -66,6 +66,7 @@ from src.router.auth import signed_task_key
 COORDINATOR = "coordinator"
 LOG_CAP = 4000  # characters of an agent's log kept inline in a message
 PLAN_CAP = 4000  # characters of the plan passed on to the later steps
+DROPPED = ("no_changes", "no_model_calls")  # a step that failed so leaves nothing on the branch
 REVIEW_RESERVED_TOKENS = 3500  # a reviewer's system prompt and tools (Claude Code's are ~2k) and its answer
 
 
@@ -251,6 +252,12 @@ class Coordinator:
             model_calls=usage.requests,
             leaked=leaked,
         )
+        if error is not None and error.code in DROPPED and change.stats:
+            # What a step that did no work left (empty files, edits made without a model) is not
+            # kept on the task branch: the next step starts from where this one started.
+            reset_to(worktree, base)
+            error = error.model_copy(update={"message": f"{error.message} (dropped: {', '.join(change.files)})"})
+            change = change_since(worktree, base)
         artifacts = [
             Artifact(kind="log", name=f"{agent}.log", path=str(log_dir / "agent.log"), content=outcome.log[-LOG_CAP:])
         ]

@@ -316,6 +316,7 @@ def test_a_step_that_made_no_model_call_through_its_key_failed_whatever_it_wrote
     implement = step(report, "implement")
     assert implement.state is TaskState.FAILED and implement.error is not None
     assert implement.error.code == "no_model_calls" and implement.usage.requests == 0
+    assert tracked(repo, "mllm/greet") == ["README.md"]
     assert step(report, "plan").usage.requests == 1
 
 
