@@ -42,6 +42,26 @@ USAGE_CHUNK = (
     b'data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1747148050,"model":"bench",'
     b'"choices":[],"usage":{"prompt_tokens":24,"completion_tokens":8,"total_tokens":32}}\n\n'
 )
+# LiteLLM's /v1/messages reaches an OpenAI-compatible backend through the Responses API.
+RESPONSE = orjson.dumps(
+    {
+        "id": "resp_bench",
+        "object": "response",
+        "created_at": 1747148050,
+        "status": "completed",
+        "model": "bench",
+        "output": [
+            {
+                "type": "message",
+                "id": "msg_bench",
+                "status": "completed",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": "positive", "annotations": []}],
+            }
+        ],
+        "usage": {"input_tokens": 24, "output_tokens": 1, "total_tokens": 25},
+    }
+)
 MODELS = orjson.dumps({"object": "list", "data": [{"id": "bench", "object": "model", "owned_by": "stub"}]})
 
 
@@ -60,6 +80,11 @@ async def chat(request: web.Request) -> web.StreamResponse:
     return resp
 
 
+async def responses(request: web.Request) -> web.Response:
+    await request.read()
+    return web.Response(body=RESPONSE, content_type="application/json")
+
+
 async def models(request: web.Request) -> web.Response:
     return web.Response(body=MODELS, content_type="application/json")
 
@@ -67,6 +92,7 @@ async def models(request: web.Request) -> web.Response:
 def app() -> web.Application:
     a = web.Application()
     a.router.add_post("/v1/chat/completions", chat)
+    a.router.add_post("/v1/responses", responses)
     a.router.add_get("/v1/models", models)
     a.router.add_get("/health", lambda r: web.Response(text="ok"))
     return a

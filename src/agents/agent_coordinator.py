@@ -61,7 +61,7 @@ from src.protocols.llm_protocol import (
     Usage,
     Workspace,
 )
-from src.router.auth import signed_task_key
+from src.router import task_keys
 
 COORDINATOR = "coordinator"
 LOG_CAP = 4000  # characters of an agent's log kept inline in a message
@@ -70,12 +70,20 @@ DROPPED = ("no_changes", "no_model_calls")  # a step that failed so leaves nothi
 REVIEW_RESERVED_TOKENS = 3500  # a reviewer's system prompt and tools (Claude Code's are ~2k) and its answer
 
 
-def task_key(task: str, role: str, router_key: str | None = None) -> str:
-    """The router key for one step (`sk-task-<task>--<role>`, signed with ROUTER_API_KEY when
-    the router requires keys): the router attributes the step's usage to it."""
-    return signed_task_key(
-        router_key if router_key is not None else os.environ.get("ROUTER_API_KEY"), f"{task}--{role}"
-    )
+def task_key(
+    task: str,
+    role: str,
+    router_key: str | None = None,
+    *,
+    max_cost_usd: float | None = None,
+    models: tuple[str, ...] | None = None,
+    ttl_s: float = task_keys.DEFAULT_TTL_S,
+) -> str:
+    """The router key for one step (format: `src/router/task_keys.py`), signed with the router
+    key (ROUTER_API_KEYS) when the router requires keys: the router attributes the step's usage
+    to `<task>--<role>`, and enforces its expiry, models and the task's spend ceiling."""
+    key = router_key if router_key is not None else task_keys.router_key_from_env(os.environ)
+    return task_keys.mint(key, task, role, models=models, max_cost_usd=max_cost_usd, ttl_s=ttl_s)
 
 
 class Coordinator:
@@ -175,7 +183,8 @@ class Coordinator:
             if last.workspace is not None:
                 reset_to(worktree, last.workspace.base_ref)
         base = head(worktree)
-        key = task_key(card.task, role)
+        # The key dies soon after the step's deadline; the card's cost cap is the router's to enforce.
+        key = task_key(card.task, role, max_cost_usd=card.max_cost_usd, ttl_s=card.timeout_s + 600)
         is_review = role == "review"
         assignment = Message(
             msg_type=MsgType.REVIEW_REQUEST if is_review else MsgType.TASK_ASSIGNMENT,

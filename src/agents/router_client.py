@@ -3,24 +3,26 @@ Anthropic surface (`/v1/messages`, which Claude Code needs) is there."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import httpx
 
 from src.protocols.llm_protocol import Usage
+from src.router import task_keys
 
 UsageFetcher = Callable[[str], Usage]
 
 
-def _headers() -> dict[str, str]:
-    router_key = os.environ.get("ROUTER_API_KEY")
-    return {"Authorization": f"Bearer {router_key}"} if router_key else {}
+def _headers(key: str) -> dict[str, str]:
+    """A step key may read its own task's usage; without keys on the router any will do."""
+    return {"Authorization": f"Bearer {key}"}
 
 
 def ledger_name(key: str) -> str:
-    """The name the router's ledger files a step key under (`sk-task-<id>[.<sig>]` -> `<id>`)."""
-    return key.removeprefix("sk-task-").partition(".")[0]
+    """The name the router's ledger files a step key under (`<task>--<step>`; the format is
+    `src/router/task_keys.py`'s)."""
+    claims = task_keys.read(key)
+    return claims.attribution if claims is not None else key
 
 
 def usage_from(data: dict[str, object]) -> Usage:
@@ -44,7 +46,7 @@ def router_usage(router_url: str) -> UsageFetcher:
             resp = httpx.get(
                 f"{router_url.rstrip('/')}/v1/usage",
                 params={"task_key": ledger_name(key)},
-                headers=_headers(),
+                headers=_headers(key),
                 timeout=10,
             )
             data = resp.json() if resp.status_code == 200 else {}

@@ -2,20 +2,18 @@
 
 With no keys configured (the default: the router listens on 127.0.0.1 only) every local client
 is welcome and may send any key of its own. With `ROUTER_API_KEYS` set, a request needs one of
-those keys — or a task key the coordinator derived from one: `sk-task-<id>.<sig>`, where `sig`
-is HMAC-SHA256(router key, id) — and admin endpoints need `ADMIN_API_KEY`. Keys are compared in
-constant time and never logged.
+those keys — or a task key the coordinator signed with one (`src/router/task_keys.py` owns that
+format: expiry, task, allowed models, spend ceiling) — and admin endpoints need `ADMIN_API_KEY`.
+Keys are compared in constant time and never logged.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Mapping
 
 from src.router.errors import RouterError
-
-TASK_PREFIX = "sk-task-"
+from src.router.task_keys import TaskClaims, TaskKeyError, verify
 
 
 class Unauthorized(RouterError):
@@ -30,19 +28,14 @@ class Forbidden(RouterError):
     code = "forbidden"
 
 
-def task_signature(router_key: str, task_id: str) -> str:
-    return hmac.new(router_key.encode(), task_id.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def signed_task_key(router_key: str | None, task_id: str) -> str:
-    """The key a coordinator step uses: signed when the router requires keys."""
-    base = TASK_PREFIX + task_id
-    return f"{base}.{task_signature(router_key, task_id)}" if router_key else base
-
-
 def bearer(headers: Mapping[str, str]) -> str | None:
     auth = headers.get("authorization", "")
     return auth[7:].strip() if auth[:7].lower() == "bearer " else None
+
+
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    """The client's key: `Authorization: Bearer`, or `x-api-key` as Anthropic's clients send it."""
+    return bearer(headers) or (headers.get("x-api-key") or "").strip() or None
 
 
 def _matches_any(token: str, keys: tuple[str, ...]) -> bool:
@@ -57,18 +50,22 @@ class Authenticator:
         self.api_keys = api_keys
         self.admin_key = admin_key
 
-    def check(self, headers: Mapping[str, str]) -> None:
+    def check(self, headers: Mapping[str, str]) -> TaskClaims | None:
+        """Refuse a caller without a valid key; return the claims of a task key (None for others)."""
+        token = presented_key(headers)
+        if token is not None:
+            try:
+                claims = verify(token, self.api_keys)
+            except TaskKeyError as exc:
+                raise Unauthorized(str(exc)) from None
+            if claims is not None:
+                return claims
         if not self.api_keys:
-            return
-        token = bearer(headers)
+            return None
         if token is None:
-            raise Unauthorized("Missing API key: send `Authorization: Bearer <key>`.")
+            raise Unauthorized("Missing API key: send `Authorization: Bearer <key>` (or `x-api-key: <key>`).")
         if _matches_any(token, self.api_keys):
-            return
-        if token.startswith(TASK_PREFIX) and "." in token:
-            task_id, _, sig = token[len(TASK_PREFIX) :].rpartition(".")
-            if _matches_any(sig, tuple(task_signature(k, task_id) for k in self.api_keys)):
-                return
+            return None
         raise Unauthorized("Invalid API key.")
 
     def check_admin(self, headers: Mapping[str, str]) -> None:

@@ -85,12 +85,31 @@ class AvailabilityMonitor:
         assert model.api_base is not None
         url = model.api_base.rstrip("/") + "/models"
         try:
-            status, _ = await self._upstream.get_json(url, None, self._timeout)
+            status, data = await self._upstream.get_json(url, None, self._timeout)
         except UpstreamError as exc:
             return ModelState(False, f"backend down: {exc.message}")
         if status >= 500:
-            return ModelState(False, f"backend unhealthy: GET {url} -> {status}")
-        return ModelState(True, f"backend up ({url} -> {status})")
+            return ModelState(False, f"backend unhealthy: GET /models -> {status}")
+        # No address in the reason: clients see reasons.
+        return ModelState(True, f"backend up (GET /models -> {status})", await self._context_window(model, data))
+
+    async def _context_window(self, model: CatalogModel, models: object) -> int | None:
+        """The window the backend itself reports: vLLM's `max_model_len` in its model list, or
+        llama-server's per-slot `n_ctx` from `GET /props` (free, like the probe)."""
+        if isinstance(models, dict) and isinstance(models.get("data"), list):
+            lengths = [m.get("max_model_len") for m in models["data"] if isinstance(m, dict)]
+            if lengths and isinstance(lengths[0], int):
+                return lengths[0]
+        assert model.api_base is not None
+        base = model.api_base.rstrip("/")
+        props = (base[: -len("/v1")] if base.endswith("/v1") else base) + "/props"
+        try:
+            status, data = await self._upstream.get_json(props, None, self._timeout)
+        except UpstreamError:
+            return None
+        settings = data.get("default_generation_settings") if isinstance(data, dict) else None
+        n_ctx = settings.get("n_ctx") if isinstance(settings, dict) else None
+        return n_ctx if status == 200 and isinstance(n_ctx, int) and n_ctx > 0 else None
 
     async def probe(self) -> AvailabilitySnapshot:
         env = self._environ()

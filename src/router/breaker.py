@@ -79,6 +79,13 @@ class CircuitBreaker:
         if m is not None:
             m.state, m.failures, m.trial_in_flight = BreakerState.CLOSED, 0, False
 
+    def abandon(self, model: str) -> None:
+        """The request was given up (the client left) before its outcome was known: a half-open
+        trial ends without a verdict, so the next request becomes the trial."""
+        m = self._models.get(model)
+        if m is not None:
+            m.trial_in_flight = False
+
     def failure(self, model: str, error: str, *, retry_after_s: float | None = None) -> None:
         m = self._get(model)
         m.failures += 1

@@ -1,10 +1,14 @@
 """Budgets: spend per UTC day and month, caps per model, provider and in total.
 
 Admission is judged on the event loop, synchronously, against committed spend plus the
-reservations of requests in flight; a request reserves its worst-case cost (estimated prompt
-tokens times the input price, plus `max_tokens` — or `default_output_tokens` — times the
-output price) before it is sent, and the reservation is replaced by the real cost from the
-response's `usage` when it ends.
+reservations of requests in flight; a request reserves its worst-case cost before it is sent:
+its estimated input tokens (every part of the request: messages, tool calls, tool schemas,
+`response_format`, images) times the input price, plus its output ceiling times the output
+price. The ceiling is the client's `max_tokens` (never above the model's), else the model's
+`max_output_tokens` from LiteLLM's `model_info` (what LiteLLM lets it write), else
+`default_output_tokens`. The reservation is replaced by the real cost when the answer ends,
+priced by the model that really answered (LiteLLM's `x-litellm-model-group`), never below
+the cost LiteLLM itself reports.
 
 The overshoot bound: total spend never exceeds a cap by more than the sum, over requests in
 flight when it was reached, of (actual cost - reserved cost) where positive. With `max_tokens`
@@ -21,10 +25,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
+
 from src.router.catalog import Catalog, CatalogModel
 from src.router.ledger import Ledger, SpendRow
 from src.router.policy import BudgetSnapshot
 from src.router.rules import Budget, BudgetScope, Period
+from src.router.spend import cost_of
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +41,8 @@ class Reservation:
     id: int
     model: str
     amount: float
+    day: str = ""  # the UTC day it was made in
+    task: str | None = None  # the task whose spend ceiling it counts against
 
 
 def _keys(ts: float) -> tuple[str, str]:
@@ -39,8 +50,10 @@ def _keys(ts: float) -> tuple[str, str]:
     return day, day[:7]
 
 
-def cost_of(model: CatalogModel, prompt_tokens: int, completion_tokens: int) -> float:
-    return prompt_tokens * model.input_cost_per_token + completion_tokens * model.output_cost_per_token
+class TaskCeilingReached(str):
+    """Why a request was refused: its task's spend ceiling, not a budget."""
+
+    __slots__ = ()
 
 
 class BudgetTracker:
@@ -62,9 +75,14 @@ class BudgetTracker:
         self._daily: dict[str, float] = {}
         self._monthly: dict[str, float] = {}
         self._reserved: dict[int, Reservation] = {}
+        self._task_spent: dict[str, float] = {}  # task -> spend, all time (read from the ledger once)
         self._ids = itertools.count(1)
 
     async def open(self) -> None:
+        for m in self._catalog.models:
+            if m.priced and m.max_output_tokens is None:
+                # LiteLLM may let it write far more: its reservations can fall short of its answers.
+                log.warning("paid_model_without_max_output_tokens", model=m.name, reserving=self.default_output_tokens)
         self.ledger.open()
         self._daily, self._monthly = self.ledger.totals(self._day, self._month)
 
@@ -76,6 +94,9 @@ class BudgetTracker:
         day, month = _keys(self._clock())
         if day != self._day:
             self._day, self._daily = day, {}
+            # A new period starts clean: reservations from an earlier day are dropped (a request
+            # still in flight across midnight is charged when it settles; a leaked one is gone).
+            self._reserved = {i: r for i, r in self._reserved.items() if r.day == day}
         if month != self._month:
             self._month, self._monthly = month, {}
 
@@ -99,8 +120,14 @@ class BudgetTracker:
                 reserved += r.amount
         return spent, reserved
 
+    def output_ceiling(self, model: CatalogModel, max_output_tokens: int | None) -> int:
+        """The most output tokens the model may write for this request."""
+        if max_output_tokens:
+            return min(max_output_tokens, model.max_output_tokens or max_output_tokens)
+        return model.max_output_tokens or self.default_output_tokens
+
     def estimate(self, model: CatalogModel, prompt_tokens: int, max_output_tokens: int | None) -> float:
-        return cost_of(model, prompt_tokens, max_output_tokens or self.default_output_tokens)
+        return cost_of(model, prompt_tokens, self.output_ceiling(model, max_output_tokens))
 
     def why_capped(self, model_name: str, estimate: float) -> str | None:
         model = self._catalog.get(model_name)
@@ -137,12 +164,33 @@ class BudgetTracker:
                 ratio[m.name] = max(ratios)
         return BudgetSnapshot(spent_ratio=ratio, capped=capped)
 
-    def reserve(self, model_name: str, amount: float) -> Reservation | str:
-        """Reserve for a request about to be sent; a string says why the model is capped."""
+    def task_capped(self, task: str, ceiling: float, amount: float) -> str | None:
+        """Why a request may not reserve `amount` more against a task's spend ceiling, or None."""
+        if amount == 0:
+            return None  # a free model adds no spend
+        spent = self._task_spent.get(task)
+        if spent is None:
+            spent = self._task_spent[task] = self.ledger.task_cost(task)
+        reserved = sum(r.amount for r in self._reserved.values() if r.task == task)
+        if spent + reserved + amount > ceiling:
+            return TaskCeilingReached(
+                f"task {task!r} spend ceiling (max_cost_usd): ${spent:.4f} spent + ${reserved:.4f} in flight"
+                f" + ${amount:.4f} for this request > ${ceiling:.4f}"
+            )
+        return None
+
+    def reserve(
+        self, model_name: str, amount: float, *, task: str | None = None, ceiling: float | None = None
+    ) -> Reservation | str:
+        """Reserve for a request about to be sent; a string says why the model is capped (a budget,
+        or the task's spend ceiling when `task` and `ceiling` are given)."""
+        self._roll()
         why = self.why_capped(model_name, amount)
+        if why is None and task is not None and ceiling is not None:
+            why = self.task_capped(task, ceiling, amount)
         if why is not None:
             return why
-        r = Reservation(next(self._ids), model_name, amount)
+        r = Reservation(next(self._ids), model_name, amount, self._day, task)
         self._reserved[r.id] = r
         return r
 
@@ -153,6 +201,8 @@ class BudgetTracker:
         """Replace the reservation with the real spend (immediately, for the next request's
         admission) and return once the row is durable."""
         self._reserved.pop(reservation.id, None)
+        if reservation.task is not None and reservation.task in self._task_spent:
+            self._task_spent[reservation.task] += row.cost_usd
         if row.cost_usd == 0:
             self.ledger.tally(row)  # free: counted, written with the next flush
             return

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -18,6 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from src.router.config_errors import ConfigError, format_validation_error, load_yaml_file
 
 ENV_PREFIX = "os.environ/"
+# Anthropic Messages fields a model may be declared unable to take (model_info.router_drop_params).
+ANTHROPIC_DROPPABLE = Literal[
+    "thinking", "output_config", "context_management", "metadata", "service_tier", "top_k", "mcp_servers", "container"
+]
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})  # noqa: S104  (compared, never bound)
 
 
@@ -32,9 +37,19 @@ class _ModelInfo(BaseModel):
     model_config = ConfigDict(extra="allow")
     input_cost_per_token: float = Field(default=0.0, ge=0)
     output_cost_per_token: float = Field(default=0.0, ge=0)
+    # What LiteLLM lets the model write when a request sets no max_tokens: the router reserves it,
+    # and lowers a larger `max_tokens` on /v1/messages to it.
+    max_output_tokens: int | None = Field(default=None, ge=1)
     # The router's own key: send this model's requests straight to its OpenAI-compatible
     # api_base (vLLM, llama-server), skipping LiteLLM's hop; LiteLLM stays the fallback.
     router_direct: bool = False
+    # LiteLLM's own key for the context window: the router never sends a prompt that cannot fit.
+    max_input_tokens: int | None = Field(default=None, gt=0)
+    # The router's own key: Anthropic Messages request fields this model cannot take (LiteLLM
+    # refuses them with UnsupportedParamsError), removed before the request is forwarded to it.
+    # Unset: `LOCAL_DROP_PARAMS` for an OpenAI-compatible backend (openai/, hosted_vllm/), none
+    # for other providers; `[]` forwards everything.
+    router_drop_params: list[ANTHROPIC_DROPPABLE] | None = None
 
 
 class _ModelEntry(BaseModel):
@@ -61,6 +76,13 @@ class CatalogModel:
     direct: bool = False  # model_info.router_direct
     backend_model: str = ""  # the name the backend itself knows (provider prefix removed)
     api_key: str | None = None  # a literal key from the config (never an os.environ/ reference)
+    max_output_tokens: int | None = None  # model_info.max_output_tokens
+    max_input_tokens: int | None = None  # the context window, when known
+    drop_params: tuple[str, ...] = ()  # Anthropic request fields this model cannot take
+
+    @property
+    def priced(self) -> bool:
+        return self.input_cost_per_token > 0 or self.output_cost_per_token > 0
 
     @property
     def is_local(self) -> bool:
@@ -88,8 +110,15 @@ class Catalog:
                 return m
         return None
 
+    def windows(self) -> dict[str, int]:
+        """Each model's context window, where the config states it."""
+        return {m.name: m.max_input_tokens for m in self.models if m.max_input_tokens is not None}
+
 
 DIRECT_PROVIDERS = frozenset({"openai", "hosted_vllm"})
+# What LiteLLM 1.106 refuses on /v1/messages for an OpenAI-compatible backend (llama-server,
+# vLLM): Claude Code sends all three on every request.
+LOCAL_DROP_PARAMS = ("thinking", "output_config", "context_management")
 
 
 def _provider(upstream_model: str) -> str:
@@ -129,6 +158,15 @@ def parse_catalog(data: object, *, source: str) -> Catalog:
                 direct=entry.model_info.router_direct,
                 backend_model=entry.litellm_params.model.partition("/")[2] or entry.litellm_params.model,
                 api_key=key if key and not key.startswith(ENV_PREFIX) else None,
+                max_output_tokens=entry.model_info.max_output_tokens,
+                max_input_tokens=entry.model_info.max_input_tokens,
+                drop_params=(
+                    tuple(entry.model_info.router_drop_params)
+                    if entry.model_info.router_drop_params is not None
+                    else LOCAL_DROP_PARAMS
+                    if provider in DIRECT_PROVIDERS
+                    else ()
+                ),
             )
         )
     return Catalog(models=tuple(models))

@@ -1,8 +1,12 @@
-"""The chat-completions path: parse, decide, forward, fail over before the first byte, account.
+"""The request flow every API shares: parse → features → decide → admit → send/fail over →
+relay → settle.
 
-`ChatService` owns the request flow; the HTTP layer hands it the raw body and headers and
-renders what it returns. Decisions come from `policy.decide`; model health from the
-availability monitor and the circuit breaker; spend from the budget tracker.
+`ChatService` owns the flow; the HTTP layer hands it the raw body, the headers and the wire
+format of its API (`wire.OPENAI` for chat-completions, `anthropic_api.ANTHROPIC` for
+Messages) and renders what it returns. What differs between APIs — reading the body, the
+request as one model takes it, usage, the error envelope — is the wire format's; decisions
+come from `policy.decide`; model health from the availability monitor and the circuit
+breaker; spend from the budget tracker; a session's turn from `sessions.TurnPins`.
 """
 
 from __future__ import annotations
@@ -16,28 +20,43 @@ from typing import Any
 import orjson
 import structlog
 
+from src.router.auth import Forbidden
 from src.router.availability import AvailabilityMonitor
 from src.router.breaker import CircuitBreaker, parse_retry_after
-from src.router.budget import BudgetTracker, Reservation, cost_of
-from src.router.catalog import Catalog
+from src.router.budget import BudgetTracker, Reservation, TaskCeilingReached
+from src.router.catalog import Catalog, CatalogModel
 from src.router.classifier import Classifier
 from src.router.errors import (
+    InvalidRequest,
     ModelNotFound,
     NoModelAvailable,
     RouterError,
     UpstreamError,
     UpstreamUnavailable,
-    sse_error_event,
 )
-from src.router.features import check_known_fields, conversation, explicit_task, is_virtual, parse_body
+from src.router.features import Conversation, explicit_task, is_virtual
 from src.router.ledger import SpendRow
 from src.router.load import LoadMonitor
 from src.router.metrics import CANCELLED, CLIENT_ERROR, OK, REJECTED, UPSTREAM_ERROR, Metrics
-from src.router.policy import Classification, Decision, LoadSnapshot, ModelState, RequestFeatures, decide
+from src.router.policy import (
+    WINDOW_TOO_SMALL,
+    Classification,
+    Decision,
+    LoadSnapshot,
+    ModelState,
+    RequestFeatures,
+    decide,
+    merge_windows,
+)
+from src.router.request_fields import sanitize_fields
 from src.router.rules import RulesFile
-from src.router.sse import StreamUsage, relay_events
+from src.router.sessions import Caller, TurnPins, caller_of
+from src.router.spend import input_tokens, price_answer
+from src.router.sse import Relay, StreamUsage
+from src.router.task_keys import TaskClaims
 from src.router.tasks import virtual_model_names
 from src.router.upstream import Target, Upstream, UpstreamResponse
+from src.router.wire import OPENAI, WireFormat
 
 log = structlog.get_logger(__name__)
 
@@ -56,40 +75,23 @@ class ChatResult:
 
 @dataclass(frozen=True, slots=True)
 class RoutedRequest:
-    body: dict[str, Any]
+    body: Mapping[str, Any]  # as the client sent it (less dropped fields); each model's copy is the wire's
     decision: Decision
     prompt_tokens: int
     max_output_tokens: int | None
+    caller: Caller
+    tool_loop: bool  # the last message is a tool result: the turn goes on
+    dropped_fields: tuple[str, ...] = ()
 
 
 def classify_request(
-    body: Mapping[str, Any], headers: Mapping[str, str], classifier: Classifier
+    body: Mapping[str, Any], headers: Mapping[str, str], classifier: Classifier, conv: Conversation | None = None
 ) -> tuple[Classification, int]:
-    conv = conversation(body["messages"])
+    conv = conv if conv is not None else OPENAI.conversation(body)
     hint = explicit_task(body, headers)
     if hint is not None:
         return Classification(hint[0], 1.0, hint[1]), conv.input_tokens
     return classifier.classify(conv), conv.input_tokens
-
-
-def _max_output(body: Mapping[str, Any]) -> int | None:
-    for key in ("max_completion_tokens", "max_tokens"):
-        value = body.get(key)
-        if isinstance(value, int) and value > 0:
-            return value
-    return None
-
-
-TASK_KEY_PREFIX = "sk-task-"
-
-
-def task_key_of(headers: Mapping[str, str]) -> str | None:
-    """The coordinator gives each task step a key `sk-task-<id>`; usage is attributed to <id>."""
-    auth = headers.get("authorization", "")
-    if not auth.startswith("Bearer " + TASK_KEY_PREFIX):
-        return None
-    key = auth[len("Bearer " + TASK_KEY_PREFIX) :].strip().partition(".")[0]  # drop the signature
-    return key[:128] if key and key.isprintable() else None
 
 
 @dataclass(slots=True)
@@ -100,6 +102,8 @@ class _Trace:
     decision: Decision | None = None
     model: str | None = None  # the model that answered
     task_key: str | None = None
+    claims: TaskClaims | None = None
+    caller: Caller | None = None
 
 
 def _outcome(status: int) -> str:
@@ -126,12 +130,13 @@ class ChatService:
         load: LoadMonitor | None = None,
         metrics: Metrics | None = None,
         strict_fields: bool = False,
+        turns: TurnPins | None = None,
     ) -> None:
         self._catalog = catalog
         self._rules = rules
         self._classifier = classifier
         self._availability = availability
-        self._upstream = upstream
+        self.upstream = upstream
         self._litellm_v1 = litellm_base_url.rstrip("/") + "/v1"
         self._litellm_key = litellm_key
         self.breaker = breaker
@@ -139,20 +144,30 @@ class ChatService:
         self._load = load
         self.metrics = metrics
         self._strict_fields = strict_fields
+        self.turns = turns if turns is not None else TurnPins()
+        self._windows = catalog.windows()
         self._pending: set[asyncio.Task[None]] = set()
 
-    def targets(self, model: str) -> tuple[Target, ...]:
+    def targets(self, model: str, wire: WireFormat = OPENAI) -> tuple[Target, ...]:
         """Where to send a model's request, in order: its backend directly when the config
-        says `router_direct`, then (or only) LiteLLM."""
+        says `router_direct` (chat-completions only), then (or only) LiteLLM."""
         via_litellm = Target(self._litellm_v1, self._litellm_key, model)
         m = self._catalog.get(model)
-        if m is not None and m.direct and m.api_base:
+        if wire.allows_direct and m is not None and m.direct and m.api_base:
             return (Target(m.api_base, m.api_key, m.backend_model), via_litellm)
         return (via_litellm,)
 
-    def _check_model(self, model: str) -> None:
+    def catalog_model(self, name: str) -> CatalogModel | None:
+        return self._catalog.get(name)
+
+    def _resolve_model(self, model: str, wire: WireFormat) -> str:
+        """The model name the router routes by: the client's, or the virtual model an API's
+        alias stands for (Claude Code's default `claude-*` names on /v1/messages)."""
         if is_virtual(model) or self._catalog.get(model) is not None:
-            return
+            return model
+        alias = wire.alias_of(model)
+        if alias is not None:
+            return alias
         names = ", ".join([*self._catalog.names(), "auto", "task/<type>"])
         raise ModelNotFound(f"The model {model!r} does not exist. Available models: {names}.", param="model")
 
@@ -163,29 +178,57 @@ class ChatService:
             return models
         return {m: ModelState(False, blocked[m]) if m in blocked else s for m, s in models.items()}
 
-    async def route(self, body: dict[str, Any], headers: Mapping[str, str]) -> RoutedRequest:
-        """The decision for a parsed body, without calling any model."""
-        model = body["model"]
-        if self._strict_fields:
-            check_known_fields(body)
-        self._check_model(model)
+    async def route(
+        self,
+        body: dict[str, Any],
+        headers: Mapping[str, str],
+        wire: WireFormat = OPENAI,
+        *,
+        to_send: bool = True,
+    ) -> RoutedRequest:
+        """The decision for a parsed body, without calling any model (`to_send`: the request
+        will be sent, so a model the client named must be able to take it)."""
+        dropped = sanitize_fields(body, wire.fields, strict=self._strict_fields)
+        model = self._resolve_model(body["model"], wire)
         t0 = time.perf_counter()
-        classification, tokens = classify_request(body, headers, self._classifier)
+        conv = wire.conversation(body)
+        classification, text_tokens = classify_request({**body, "model": model}, headers, self._classifier, conv)
+        tokens = max(text_tokens, input_tokens(body))  # tool schemas, tool calls, images count too
         if self.metrics is not None:
             self.metrics.classifier.observe(time.perf_counter() - t0)
+        caller = caller_of(headers, wire.session_seed(body))
+        tool_loop = wire.in_tool_loop(body)
+        concrete = None if is_virtual(model) else model
+        turn = self.turns.get(caller.pin_key) if tool_loop and concrete is None else None
         snapshot = await self._availability.current()
         # Everything below runs without an await: admission and reservation are atomic.
-        max_out = _max_output(body)
-        features = RequestFeatures(None if is_virtual(model) else model, classification, tokens)
+        max_out = wire.max_output(body)
+        features = RequestFeatures(concrete, classification, tokens, turn)
         load = self._load.snapshot() if self._load is not None else LoadSnapshot()
         budget = self.budget.snapshot(tokens, max_out)
-        decision = decide(features, self._rules(), self._availability_now(snapshot.models), load, budget)
-        return RoutedRequest(body, decision, tokens, max_out)
+        availability = self._availability_now(snapshot.models)
+        windows = merge_windows(self._windows, availability)
+        decision = decide(features, self._rules(), availability, load, budget, windows)
+        if model != body["model"]:
+            decision.signals["model_alias"] = {body["model"]: model}
+        window = windows.get(concrete) if concrete is not None else None
+        if to_send and window is not None and tokens > window:
+            raise InvalidRequest(
+                f"prompt is too long: ~{tokens} tokens is more than {concrete}'s context window of {window}"
+                " tokens; name a larger model, or 'auto' to let the router choose one that fits.",
+                param="messages",
+                code="context_length_exceeded",
+            )
+        return RoutedRequest(body, decision, tokens, max_out, caller, tool_loop, tuple(dropped))
 
-    async def complete(self, raw: bytes, headers: Mapping[str, str]) -> ChatResult:
-        trace = _Trace(time.perf_counter(), task_key=task_key_of(headers))
+    async def complete(
+        self, raw: bytes, headers: Mapping[str, str], claims: TaskClaims | None = None, wire: WireFormat = OPENAI
+    ) -> ChatResult:
+        """Serve one request; `claims` are those of the caller's task key (from the authenticator):
+        usage is attributed to it, and its allowed models and spend ceiling are enforced."""
+        trace = _Trace(time.perf_counter(), task_key=claims.attribution if claims else None, claims=claims)
         try:
-            result = await self._complete(raw, headers, trace)
+            result = await self._complete(raw, headers, trace, wire)
         except NoModelAvailable:
             self._count(trace, REJECTED)
             raise
@@ -211,26 +254,39 @@ class ChatService:
             time.perf_counter() - trace.started,
         )
 
-    async def _complete(self, raw: bytes, headers: Mapping[str, str], trace: _Trace) -> ChatResult:
+    async def _complete(self, raw: bytes, headers: Mapping[str, str], trace: _Trace, wire: WireFormat) -> ChatResult:
         started = trace.started
-        routed = await self.route(parse_body(raw), headers)
+        routed = await self.route(wire.parse(raw), headers, wire)
         body, decision = routed.body, routed.decision
         trace.decision = decision
+        trace.caller = routed.caller
         if decision.model is None:
             why = "; ".join(f"{m}: {w}" for m, w in decision.skipped)
+            if decision.skipped and all(w.startswith(WINDOW_TOO_SMALL) for _, w in decision.skipped):
+                # Waiting will not help: say so the way clients recognise (Claude Code compacts).
+                raise InvalidRequest(
+                    f"prompt is too long: ~{routed.prompt_tokens} tokens is more than any candidate model's"
+                    f" context window ({why}).",
+                    param="messages",
+                    code="context_length_exceeded",
+                )
             raise NoModelAvailable(f"No model can serve task {decision.task_type.value!r} now ({why}).")
         stream = body.get("stream") is True
-        strip_usage = False
-        if stream:
-            given = body.get("stream_options")
-            options: dict[str, Any] = given if isinstance(given, dict) else {}
-            if not options.get("include_usage"):
-                body["stream_options"] = {**options, "include_usage": True}
-                strip_usage = True
+        forward = wire.forward_headers(headers)
 
         candidates = (decision.model, *decision.fallbacks)
+        claims = trace.claims
+        if claims is not None and claims.models is not None:
+            candidates = tuple(m for m in candidates if claims.allows_model(m))
+            if not candidates:
+                raise Forbidden(
+                    f"This task key (task {claims.task!r}) may use only: {', '.join(claims.models) or 'no model'}; "
+                    f"the request would be served by {', '.join((decision.model, *decision.fallbacks))}.",
+                    code="model_not_allowed",
+                )
         upstream_s = 0.0  # time spent waiting on upstreams; the rest is the router's own overhead
         tried: list[str] = []
+        ceiling_reasons: list[str] = []
         last_error: RouterError | None = None
         for index, model in enumerate(candidates):
             last = index == len(candidates) - 1
@@ -239,9 +295,16 @@ class ChatService:
             reservation: Reservation | str | None = None
             if why_not is None and catalog_model is not None:
                 estimate = self.budget.estimate(catalog_model, routed.prompt_tokens, routed.max_output_tokens)
-                reservation = self.budget.reserve(model, estimate)
+                reservation = self.budget.reserve(
+                    model,
+                    estimate,
+                    task=claims.task if claims is not None else None,
+                    ceiling=claims.max_cost_usd if claims is not None else None,
+                )
                 if isinstance(reservation, str):
                     why_not = reservation
+                    if isinstance(reservation, TaskCeilingReached):
+                        ceiling_reasons.append(reservation)
             if why_not is not None:
                 last_error = UpstreamUnavailable(f"{model} skipped: {why_not}")
                 self._fallback(candidates, index, "budget_capped" if isinstance(reservation, str) else "circuit_open")
@@ -249,70 +312,94 @@ class ChatService:
             assert not isinstance(reservation, str)
             tried.append(model)
             self.breaker.acquire(model)
-            sent = time.perf_counter()
             try:
-                resp = await self._send(body, model)
-            except UpstreamError as exc:
-                upstream_s += time.perf_counter() - sent
-                self._release(reservation)
-                self.breaker.failure(model, exc.message)
-                log.warning("upstream_failed", model=model, error=exc.code)
-                last_error = exc
-                self._fallback(candidates, index, exc.code or "upstream_error")
-                continue
-            if self.metrics is not None:
-                self.metrics.upstream_ttfb(model, time.perf_counter() - sent)
-            if resp.status in RETRYABLE_STATUSES:
-                retry_after = parse_retry_after(resp.passthrough_headers.get("retry-after"))
-                self.breaker.failure(
-                    model, f"HTTP {resp.status}", retry_after_s=retry_after if resp.status == 429 else None
-                )
-                if not last:
-                    detail = await resp.read()
+                sent = time.perf_counter()
+                try:
+                    resp, strip_usage = await self._send(body, model, wire, forward)
+                except UpstreamError as exc:
                     upstream_s += time.perf_counter() - sent
                     self._release(reservation)
-                    log.warning("upstream_status", model=model, status=resp.status)
-                    last_error = UpstreamUnavailable(
-                        f"{model} answered {resp.status}: {detail[:200].decode('utf-8', 'replace')}"
-                    )
-                    self._fallback(candidates, index, f"status_{resp.status}")
+                    self.breaker.failure(model, exc.message)
+                    log.warning("upstream_failed", model=model, error=exc.code)
+                    last_error = exc
+                    self._fallback(candidates, index, exc.code or "upstream_error")
                     continue
-            else:
-                self.breaker.success(model)
-            out_headers = {
-                **resp.passthrough_headers,
-                "x-router-task-type": decision.task_type.value,
-                "x-router-model": model,
-                "x-router-rule": decision.rule,
-                "x-router-tried": ",".join(tried),
-            }
-            trace.model = model
-            if stream and resp.status == 200:
+                if self.metrics is not None:
+                    self.metrics.upstream_ttfb(model, time.perf_counter() - sent)
+                if resp.status in RETRYABLE_STATUSES:
+                    retry_after = parse_retry_after(resp.passthrough_headers.get("retry-after"))
+                    self.breaker.failure(
+                        model, f"HTTP {resp.status}", retry_after_s=retry_after if resp.status == 429 else None
+                    )
+                    if not last:
+                        await resp.read()  # drained, not quoted: upstream text may name addresses
+                        upstream_s += time.perf_counter() - sent
+                        self._release(reservation)
+                        log.warning("upstream_status", model=model, status=resp.status)
+                        last_error = UpstreamUnavailable(f"{model} answered {resp.status}.")
+                        self._fallback(candidates, index, f"status_{resp.status}")
+                        continue
+                else:
+                    self.breaker.success(model)
+                out_headers = {
+                    **resp.passthrough_headers,
+                    "x-router-task-type": decision.task_type.value,
+                    "x-router-model": model,
+                    "x-router-rule": decision.rule,
+                    "x-router-tried": ",".join(tried),
+                    "x-router-session": routed.caller.session_id,
+                    "x-router-pinned": "true" if decision.pinned else "false",
+                }
+                if routed.dropped_fields:
+                    out_headers["x-router-dropped-fields"] = ",".join(routed.dropped_fields)
+                trace.model = model
+                if resp.status == 200:
+                    turn = self.turns.answered(routed.caller.pin_key, decision, model, tool_loop=routed.tool_loop)
+                    if turn is not None and self.metrics is not None:
+                        self.metrics.turn(turn)
+                if stream and resp.status == 200:
+                    upstream_s += time.perf_counter() - sent
+                    out_headers["x-router-overhead-ms"] = self._overhead(started, upstream_s)
+                    relay = self._relay(resp, model, reservation, routed.prompt_tokens, strip_usage, trace, wire)
+                    return ChatResult(
+                        200, resp.content_type, out_headers, stream=Relay(relay, self._closer(resp, reservation))
+                    )
+                data = await resp.read()
                 upstream_s += time.perf_counter() - sent
+                content_type = resp.content_type
+                if resp.status >= 400:
+                    data, content_type = wire.upstream_error_body(resp.status, data), "application/json"
+                if resp.status == 200:
+                    await self._account_json(model, reservation, data, resp.passthrough_headers, routed, trace, wire)
+                else:
+                    self._release(reservation)
                 out_headers["x-router-overhead-ms"] = self._overhead(started, upstream_s)
-                relay = self._relay(resp, model, reservation, routed.prompt_tokens, strip_usage, trace)
-                return ChatResult(200, resp.content_type, out_headers, stream=relay)
-            data = await resp.read()
-            upstream_s += time.perf_counter() - sent
-            if resp.status == 200:
-                await self._account_json(model, reservation, data, trace.task_key)
-            else:
+                return ChatResult(resp.status, content_type, out_headers, body=data)
+            except BaseException:
+                # Cancelled (the client left mid-request) or anything unforeseen: nothing may stay
+                # reserved against the budgets, and a half-open circuit's trial ends untested.
                 self._release(reservation)
-            out_headers["x-router-overhead-ms"] = self._overhead(started, upstream_s)
-            return ChatResult(resp.status, resp.content_type, out_headers, body=data)
+                self.breaker.abandon(model)
+                raise
+        if not tried and ceiling_reasons and len(ceiling_reasons) == len(candidates):
+            raise Forbidden(f"The task's spend ceiling is reached: {ceiling_reasons[0]}.", code="task_budget_exhausted")
         if last_error is None:  # every candidate was skipped before any was tried
             last_error = NoModelAvailable("No candidate model could be tried.")
         last_error.message = f"{last_error.message} (tried: {', '.join(tried) or 'none'})"
         raise last_error
 
-    async def _send(self, body: dict[str, Any], model: str) -> UpstreamResponse:
+    async def _send(
+        self, body: Mapping[str, Any], model: str, wire: WireFormat, headers: Mapping[str, str]
+    ) -> tuple[UpstreamResponse, bool]:
         """Send to the model's first target; on a failure before any response, the next
-        (a direct backend that is unreachable is retried through LiteLLM)."""
-        targets = self.targets(model)
+        (a direct backend that is unreachable is retried through LiteLLM). Also says whether
+        the stream's usage chunk is the router's own (see `WireFormat.prepare`)."""
+        targets = self.targets(model, wire)
+        catalog_model = self._catalog.get(model)
         for i, target in enumerate(targets):
-            body["model"] = target.model
+            data, strip_usage = wire.prepare(body, catalog_model, target.model)
             try:
-                return await self._upstream.post_chat(target, orjson.dumps(body))
+                return await self.upstream.post(target, wire.upstream_path, data, headers), strip_usage
             except UpstreamError:
                 if i == len(targets) - 1:
                     raise
@@ -335,38 +422,81 @@ class ChatService:
             self.metrics.usage(row.model, row.prompt_tokens, row.completion_tokens, row.cost_usd)
         await self.budget.settle(reservation, row)
 
+    def _closer(self, resp: UpstreamResponse, reservation: Reservation | None) -> Callable[[], None]:
+        def close() -> None:
+            resp.close()
+            self._release(reservation)
+
+        return close
+
     def _release(self, reservation: Reservation | None) -> None:
         if reservation is not None:
             self.budget.release(reservation)
 
     def _row(
-        self, model: str, usage: Mapping[str, Any] | None, response_id: Any, prompt_estimate: int, task: str | None
+        self,
+        chosen: str,
+        headers: Mapping[str, str],
+        response_model: object,
+        usage: Mapping[str, Any] | None,
+        response_id: Any,
+        estimate: tuple[int, int],
+        trace: _Trace,
+        wire: WireFormat,
     ) -> SpendRow:
-        catalog_model = self._catalog.get(model)
-        assert catalog_model is not None
-        prompt = int(usage.get("prompt_tokens") or 0) if usage else prompt_estimate
-        completion = int(usage.get("completion_tokens") or 0) if usage else 0
+        """The spend of one answer, priced by the model that answered; `estimate` (prompt,
+        completion tokens) stands in when the upstream reported no usable `usage`."""
+        priced = price_answer(self._catalog, chosen, headers, response_model, wire.usage_of(usage), estimate)
+        if priced.model != chosen:
+            # LiteLLM answered with another model (a fallback of its own): charged to the one used.
+            log.error("answered_by_another_model", chosen=chosen, answered=priced.model)
+            if self.metrics is not None:
+                self.metrics.model_mismatch(chosen, priced.model)
+        if priced.bad_usage is not None:
+            log.error("bad_usage", model=priced.model, error=priced.bad_usage)
         return SpendRow(
             ts=time.time(),
-            model=model,
-            provider=catalog_model.provider,
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            cost_usd=cost_of(catalog_model, prompt, completion),
+            model=priced.model,
+            provider=priced.provider,
+            prompt_tokens=priced.prompt_tokens,
+            completion_tokens=priced.completion_tokens,
+            cost_usd=priced.cost_usd,
             response_id=response_id if isinstance(response_id, str) else None,
-            task_key=task,
+            task_key=trace.task_key,
+            session_id=caller.session_id if (caller := trace.caller) else None,
+            agent_id=caller.agent_id if caller else None,
+            parent_agent_id=caller.parent_agent_id if caller else None,
         )
 
-    async def _account_json(self, model: str, reservation: Reservation | None, data: bytes, task: str | None) -> None:
+    async def _account_json(
+        self,
+        model: str,
+        reservation: Reservation | None,
+        data: bytes,
+        headers: Mapping[str, str],
+        routed: RoutedRequest,
+        trace: _Trace,
+        wire: WireFormat,
+    ) -> None:
         if reservation is None:
             return
         try:
             parsed = orjson.loads(data)
         except orjson.JSONDecodeError:
             parsed = {}
-        usage = parsed.get("usage") if isinstance(parsed, dict) else None
-        rid = parsed.get("id") if isinstance(parsed, dict) else None
-        await self._settle(reservation, self._row(model, usage if isinstance(usage, dict) else None, rid, 0, task))
+        if not isinstance(parsed, dict):
+            parsed = {}
+        usage = parsed.get("usage") if isinstance(parsed.get("usage"), dict) else None
+        catalog_model = self._catalog.get(model)
+        assert catalog_model is not None
+        # Without usage: the text it holds, or, unreadable, the worst the request allowed.
+        written = wire.output_tokens_of(parsed)
+        if written is None:
+            written = self.budget.output_ceiling(catalog_model, routed.max_output_tokens)
+        row = self._row(
+            model, headers, parsed.get("model"), usage, parsed.get("id"), (routed.prompt_tokens, written), trace, wire
+        )
+        await self._settle(reservation, row)
 
     async def _relay(
         self,
@@ -376,33 +506,54 @@ class ChatService:
         prompt_tokens: int,
         strip: bool,
         trace: _Trace,
+        wire: WireFormat,
     ) -> AsyncIterator[bytes]:
-        """Pass events on as they arrive; record the spend before `[DONE]` goes out; a failure
-        mid-stream ends the stream with an error event (no switching models after the first byte)."""
+        """Pass events on as they arrive, counting the generated text; record the spend before
+        the last event goes out (`[DONE]`, an error event, or the end of a stream that had
+        neither); a failure mid-stream ends the stream with an error event (no switching models
+        after the first byte). A stream the client abandons is settled in the background, with
+        the output counted so far; `drain()` waits for those settlements at shutdown."""
         state = StreamUsage()
         settled = False
         outcome = CANCELLED  # unless the stream ends one way or the other below
+
+        def row() -> SpendRow:
+            estimate = (prompt_tokens, state.output_tokens_estimate)
+            return self._row(
+                model, resp.passthrough_headers, state.model, state.usage, state.response_id, estimate, trace, wire
+            )
+
+        async def settle_once() -> None:
+            nonlocal settled
+            if not settled and reservation is not None:
+                settled = True
+                await self._settle(reservation, row())
+
         try:
-            async for out in relay_events(resp.iter_chunks(), state, strip_usage_chunk=strip):
-                if state.saw_done and not settled and reservation is not None:
-                    settled = True
-                    await self._settle(
-                        reservation, self._row(model, state.usage, state.response_id, prompt_tokens, trace.task_key)
-                    )
-                yield out
-            outcome = OK
-        except RouterError as exc:
-            outcome = UPSTREAM_ERROR
-            yield sse_error_event(exc)
+            try:
+                async for out in wire.relay(resp.iter_chunks(), state, strip_usage=strip):
+                    if state.saw_done:
+                        await settle_once()
+                    yield out
+                await settle_once()  # the upstream ended without [DONE]: record before the stream closes
+                outcome = OK
+            except RouterError as exc:
+                outcome = UPSTREAM_ERROR
+                await settle_once()
+                yield wire.error_event(exc)
         finally:
             resp.close()
             self._count(trace, outcome)
             if not settled and reservation is not None:
-                # Cut or abandoned stream: record what is known without blocking the unwinding.
-                row = self._row(model, state.usage, state.response_id, prompt_tokens, trace.task_key)
-                task = asyncio.get_running_loop().create_task(self._settle(reservation, row))
+                # Abandoned by the client: record what was generated without blocking the unwinding.
+                task = asyncio.get_running_loop().create_task(self._settle(reservation, row()))
                 self._pending.add(task)
                 task.add_done_callback(self._pending.discard)
+
+    async def drain(self) -> None:
+        """Wait for the settlements of abandoned streams (called at shutdown, before the ledger closes)."""
+        while self._pending:
+            await asyncio.gather(*tuple(self._pending), return_exceptions=True)
 
     async def models(self) -> dict[str, Any]:
         snapshot = await self._availability.current()

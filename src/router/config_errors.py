@@ -54,9 +54,13 @@ def load_yaml_file(path: Path) -> Any:
         raw = path.read_bytes()
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: file not found") from exc
+    except OSError as exc:  # unreadable (permissions), a directory, an I/O error
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
     if len(raw) > MAX_CONFIG_BYTES:
         raise ConfigError(f"{path}: {len(raw)} bytes, larger than the {MAX_CONFIG_BYTES} allowed")
     try:
         return yaml.load(raw, Loader=_NoAliasLoader)  # noqa: S506  (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    except RecursionError as exc:  # PyYAML composes nested collections recursively
+        raise ConfigError(f"{path}: nested too deeply to be a config file") from exc

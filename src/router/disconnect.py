@@ -50,7 +50,14 @@ class RelayResponse(StreamingResponse):
     not at the next chunk."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        with contextlib.suppress(OSError):  # the client went away while we were sending
-            await unless_disconnected(receive, self.stream_response(send))
+        try:
+            with contextlib.suppress(OSError):  # the client went away while we were sending
+                await unless_disconnected(receive, self.stream_response(send))
+        finally:
+            # Close the source now, started or not: its clean-up (settling, releasing what it
+            # reserved) must not wait for the garbage collector, or never happen.
+            close = getattr(self.body_iterator, "aclose", None)
+            if close is not None:
+                await close()
         if self.background is not None:
             await self.background()

@@ -1,7 +1,7 @@
 """What the router reads from a chat-completions request: only what the policy needs.
 
-The body is parsed once with orjson and otherwise left alone; every field other than
-`model` is forwarded exactly as the client sent it.
+The body is parsed once with orjson; the fields it keeps (see `request_fields`) are forwarded
+exactly as the client sent them, with only `model` replaced.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ CHARS_PER_TOKEN = 4  # the usual rough estimate for English text and code
 MAX_MESSAGES = 10_000  # far beyond any real conversation; bounds the work per request
 
 
-# Chat-completions request fields of OpenAI's API (and the `metadata` the router reads). With
-# STRICT_REQUEST_FIELDS on, anything else is refused; by default it is forwarded, because agents
-# and SDKs send provider extensions the router has no business blocking.
+# Chat-completions request fields of OpenAI's API (and the `metadata` the router reads); what
+# else may be forwarded is decided in `request_fields`.
 OPENAI_CHAT_FIELDS = frozenset(
     {
         "model",
@@ -61,17 +60,6 @@ OPENAI_CHAT_FIELDS = frozenset(
         "web_search_options",
     }
 )
-
-
-def check_known_fields(body: dict[str, Any]) -> None:
-    unknown = sorted(k for k in body if k not in OPENAI_CHAT_FIELDS)
-    if unknown:
-        raise InvalidRequest(
-            f"Unknown field(s) {', '.join(map(repr, unknown))}; this router accepts OpenAI's chat-completions "
-            f"fields only (STRICT_REQUEST_FIELDS is on): {', '.join(sorted(OPENAI_CHAT_FIELDS))}.",
-            param=unknown[0],
-            code="unknown_field",
-        )
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:

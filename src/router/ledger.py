@@ -24,7 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from src.router.background import cancel, every
+from src.router.errors import LedgerWriteFailed
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS spend (
@@ -39,13 +42,30 @@ CREATE TABLE IF NOT EXISTS spend (
     cost_usd REAL NOT NULL,
     response_id TEXT,
     task_key TEXT,
-    requests INTEGER NOT NULL DEFAULT 1
+    requests INTEGER NOT NULL DEFAULT 1,
+    session_id TEXT,
+    agent_id TEXT,
+    parent_agent_id TEXT
 );
 CREATE INDEX IF NOT EXISTS spend_day ON spend(day);
 CREATE INDEX IF NOT EXISTS spend_month ON spend(month);
 CREATE INDEX IF NOT EXISTS spend_task ON spend(task_key);
 """
+# Columns added after the first release, with their definitions: an older ledger gains them on open.
+MIGRATIONS = (
+    ("requests", "INTEGER NOT NULL DEFAULT 1"),  # free requests tallied into one row
+    ("session_id", "TEXT"),  # x-claude-code-session-id / X-Session-Id / derived
+    ("agent_id", "TEXT"),  # X-Claude-Code-Agent-Id (a subagent)
+    ("parent_agent_id", "TEXT"),  # X-Claude-Code-Parent-Agent-Id
+)
+INDEXES = (
+    "CREATE INDEX IF NOT EXISTS spend_session ON spend(session_id)",
+    "CREATE INDEX IF NOT EXISTS spend_agent ON spend(agent_id)",
+)
+# What /v1/usage may group by: the query parameter and its column.
+USAGE_KEYS = {"task_key": "task_key", "session_id": "session_id", "agent_id": "agent_id"}
 MAX_BATCH = 512
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +79,9 @@ class SpendRow:
     response_id: str | None = None
     task_key: str | None = None
     requests: int = 1
+    session_id: str | None = None
+    agent_id: str | None = None
+    parent_agent_id: str | None = None
 
     @property
     def day(self) -> str:
@@ -77,12 +100,16 @@ def connect(path: Path, *, synchronous_full: bool = False) -> sqlite3.Connection
     conn.execute("PRAGMA busy_timeout=5000")
     conn.executescript(SCHEMA)
     columns = {row[1] for row in conn.execute("PRAGMA table_info(spend)")}
-    if "requests" not in columns:  # ledgers written before free requests were tallied
-        conn.execute("ALTER TABLE spend ADD COLUMN requests INTEGER NOT NULL DEFAULT 1")
+    for name, definition in MIGRATIONS:
+        if name not in columns:
+            conn.execute(f"ALTER TABLE spend ADD COLUMN {name} {definition}")
+    for index in INDEXES:
+        conn.execute(index)
     return conn
 
 
-_TallyKey = tuple[str, str, str | None]  # model, provider, task_key
+# model, provider, task_key, session_id, agent_id, parent_agent_id
+_TallyKey = tuple[str, str, str | None, str | None, str | None, str | None]
 
 
 class Ledger:
@@ -116,7 +143,7 @@ class Ledger:
 
     def tally(self, row: SpendRow) -> None:
         """Count a free request's tokens; written with the next flush (no await, no thread hop)."""
-        key = (row.model, row.provider, row.task_key)
+        key = (row.model, row.provider, row.task_key, row.session_id, row.agent_id, row.parent_agent_id)
         counts = self._tally.get(key)
         if counts is None:
             self._tally[key] = [1, row.prompt_tokens, row.completion_tokens]
@@ -132,8 +159,10 @@ class Ledger:
         ts = time.time()
         await asyncio.gather(
             *(
-                self.record(SpendRow(ts, model, provider, prompt, completion, 0.0, None, task, requests))
-                for (model, provider, task), (requests, prompt, completion) in tally.items()
+                self.record(
+                    SpendRow(ts, model, provider, prompt, completion, 0.0, None, task, requests, session, agent, parent)
+                )
+                for (model, provider, task, session, agent, parent), (requests, prompt, completion) in tally.items()
             )
         )
 
@@ -163,63 +192,89 @@ class Ledger:
                         self._queue.put(None)  # finish this batch, then stop
                         break
                     batch.append(nxt)
-                error: BaseException | None = None
                 try:
-                    conn.execute("BEGIN")
-                    conn.executemany(
-                        "INSERT INTO spend (ts, day, month, model, provider, prompt_tokens, completion_tokens,"
-                        " cost_usd, response_id, task_key, requests) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                        [
-                            (
-                                r.ts,
-                                r.day,
-                                r.month,
-                                r.model,
-                                r.provider,
-                                r.prompt_tokens,
-                                r.completion_tokens,
-                                r.cost_usd,
-                                r.response_id,
-                                r.task_key,
-                                r.requests,
-                            )
-                            for r, _ in batch
-                        ],
-                    )
-                    conn.execute("COMMIT")
-                except sqlite3.Error as exc:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    error = exc
-                for _, fut in batch:
-                    loop.call_soon_threadsafe(_resolve, fut, error)
+                    self._write(conn, batch, loop)
+                except Exception as exc:  # the writer must outlive any one batch
+                    log.error("ledger_writer_error", error=type(exc).__name__)
         finally:
             conn.close()
 
+    def _write(
+        self,
+        conn: sqlite3.Connection,
+        batch: list[tuple[SpendRow, asyncio.Future[None]]],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        """Commit a batch in one transaction; if that fails, each row on its own, so that one bad
+        row fails only its own request. Any exception is caught: the writer thread never dies."""
+        try:
+            _insert(conn, [r for r, _ in batch])
+        except Exception as exc:  # any failure: retry one row at a time below
+            log.warning("ledger_batch_failed", rows=len(batch), error=type(exc).__name__)
+        else:
+            for _, fut in batch:
+                loop.call_soon_threadsafe(_resolve, fut, None)
+            return
+        for row, fut in batch:
+            error: Exception | None = None
+            try:
+                _insert(conn, [row])
+            except Exception as exc:  # reported to the request that wrote the row
+                error = LedgerWriteFailed(
+                    f"The spend of this answer ({row.model}) could not be recorded in the ledger: "
+                    f"{type(exc).__name__}: {exc}"
+                )
+                error.__cause__ = exc
+            loop.call_soon_threadsafe(_resolve, fut, error)
+
     def usage_for(self, task_key: str) -> dict[str, Any]:
-        """Tokens, cost and requests recorded for a task key (after the last flush), in total
-        and per model that answered."""
+        """Tokens, cost and requests recorded for a task key (after the last flush)."""
+        return self.usage_by("task_key", task_key)
+
+    def usage_by(self, key: str, value: str) -> dict[str, Any]:
+        """Tokens, cost and requests for a task key, a session or an agent, also per model that
+        answered (the coordinator's report names each step's models from it); a session's and an
+        agent's answer also break the total down by agent (subagents are not lost in it)."""
+        column = USAGE_KEYS[key]  # a fixed table: never a client's string in the SQL
+        sums = (
+            "COALESCE(SUM(requests),0), COALESCE(SUM(prompt_tokens),0), COALESCE(SUM(completion_tokens),0),"
+            " COALESCE(SUM(cost_usd),0)"
+        )
         conn = connect(self.path)
         try:
-            rows = conn.execute(
-                "SELECT model, SUM(requests), SUM(prompt_tokens), SUM(completion_tokens), SUM(cost_usd)"
-                " FROM spend WHERE task_key=? GROUP BY model ORDER BY model",
-                (task_key,),
+            row = conn.execute(f"SELECT {sums} FROM spend WHERE {column}=?", (value,)).fetchone()  # noqa: S608  (column from USAGE_KEYS)
+            models = conn.execute(
+                f"SELECT model, {sums} FROM spend WHERE {column}=? GROUP BY model ORDER BY model",  # noqa: S608  (as above)
+                (value,),
             ).fetchall()
+            agents = (
+                conn.execute(
+                    f"SELECT agent_id, parent_agent_id, {sums} FROM spend WHERE {column}=?"  # noqa: S608  (as above)
+                    " GROUP BY agent_id, parent_agent_id ORDER BY agent_id",
+                    (value,),
+                ).fetchall()
+                if key != "task_key"
+                else []
+            )
         finally:
             conn.close()
-        models = {
-            m: {"requests": r, "prompt_tokens": p, "completion_tokens": c, "cost_usd": cost}
-            for m, r, p, c, cost in rows
-        }
-        return {
-            "task_key": task_key,
-            "requests": sum(r[1] for r in rows),
-            "prompt_tokens": sum(r[2] for r in rows),
-            "completion_tokens": sum(r[3] for r in rows),
-            "cost_usd": sum(r[4] for r in rows),
-            "models": models,
-        }
+        out: dict[str, Any] = {key: value, **_sums(row), "models": {m: _sums(rest) for m, *rest in models}}
+        if key != "task_key":
+            out["agents"] = [{"agent_id": a, "parent_agent_id": p, **_sums(rest)} for a, p, *rest in agents]
+        return out
+
+    def task_cost(self, task: str) -> float:
+        """Spend recorded for a task: its own key and every step's (`<task>--<step>`)."""
+        pattern = task.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "--%"
+        conn = connect(self.path)
+        try:
+            row = conn.execute(
+                "SELECT COALESCE(SUM(cost_usd),0) FROM spend WHERE task_key=? OR task_key LIKE ? ESCAPE '\\'",
+                (task, pattern),
+            ).fetchone()
+        finally:
+            conn.close()
+        return float(row[0])
 
     def totals(self, day: str, month: str) -> tuple[dict[str, float], dict[str, float]]:
         """Spend per model for the given UTC day and month (read at start-up)."""
@@ -232,6 +287,44 @@ class Ledger:
         finally:
             conn.close()
         return daily, monthly
+
+
+def _sums(row: Any) -> dict[str, Any]:
+    return {"requests": row[0], "prompt_tokens": row[1], "completion_tokens": row[2], "cost_usd": row[3]}
+
+
+def _insert(conn: sqlite3.Connection, rows: list[SpendRow]) -> None:
+    conn.execute("BEGIN")
+    try:
+        conn.executemany(
+            "INSERT INTO spend (ts, day, month, model, provider, prompt_tokens, completion_tokens,"
+            " cost_usd, response_id, task_key, requests, session_id, agent_id, parent_agent_id)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    r.ts,
+                    r.day,
+                    r.month,
+                    r.model,
+                    r.provider,
+                    r.prompt_tokens,
+                    r.completion_tokens,
+                    r.cost_usd,
+                    r.response_id,
+                    r.task_key,
+                    r.requests,
+                    r.session_id,
+                    r.agent_id,
+                    r.parent_agent_id,
+                )
+                for r in rows
+            ],
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _resolve(fut: asyncio.Future[None], error: BaseException | None) -> None:

@@ -80,6 +80,20 @@ class Metrics:
             registry=registry,
         )
         self.cost = Counter("router_cost_usd_total", "Spend in US dollars by model.", ["model"], registry=registry)
+        self.turns = Counter(
+            "router_session_turns_total",
+            "Routing per session turn: new_turn (decided on the instruction), pinned (a tool result kept"
+            " the turn's model), switched (a tool result moved to another model: the pinned one failed or"
+            " could not be used).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.mismatches = Counter(
+            "router_answer_model_mismatch_total",
+            "Answers that came from another model than the router chose (charged to the one that answered).",
+            ["chosen", "answered"],
+            registry=registry,
+        )
 
         # `.labels()` costs microseconds (validation, a lock, a dict keyed by a fresh tuple); the
         # label sets are bounded, so each child is looked up once and kept.
@@ -102,6 +116,12 @@ class Metrics:
 
     def fallback(self, from_model: str, to_model: str, reason: str) -> None:
         self._child(self.fallbacks, from_model, to_model, reason).inc()
+
+    def turn(self, outcome: str) -> None:
+        self._child(self.turns, outcome).inc()
+
+    def model_mismatch(self, chosen: str, answered: str) -> None:
+        self._child(self.mismatches, chosen, answered).inc()
 
     def usage(self, model: str, prompt_tokens: int, completion_tokens: int, cost_usd: float) -> None:
         self._child(self.tokens, model, "prompt").inc(prompt_tokens)

@@ -7,10 +7,14 @@ No I/O happens here and nothing here knows about HTTP: the caller gathers the in
 
 Order of precedence:
 1. a pinned concrete model (the client named a LiteLLM model) is used as is;
-2. otherwise the task type is the explicit hint if there is one, else the classifier's;
-3. the first rule whose task type and conditions match wins; its model, then its fallbacks,
-   then the default chain are tried in order, skipping unavailable or budget-capped models;
-4. with no matching rule, the default chain is used.
+2. inside an agent's tool loop (the last message is a tool result and the session has a
+   turn), the turn's task type and model are kept while that model is usable; when it is not,
+   the turn's task type is routed as in 4-5 (the decision says so);
+3. otherwise the task type is the explicit hint if there is one, else the classifier's;
+4. the first rule whose task type and conditions match wins; its model, then its fallbacks,
+   then the default chain are tried in order, skipping unavailable or budget-capped models and
+   models whose context window (where known) is smaller than the request;
+5. with no matching rule, the default chain is used.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from src.router.rules import Condition, Rule, RulesFile, Signal
 from src.router.tasks import TaskType
 
 PINNED_RULE = "pinned"
+SESSION_RULE = "session"
+WINDOW_TOO_SMALL = "context window"  # how a skip for size begins: the caller may tell it apart
 DEFAULT_RULE = "default"
 
 
@@ -35,10 +41,19 @@ class Classification:
 
 
 @dataclass(frozen=True, slots=True)
+class TurnPin:
+    """What a session's current turn was routed to: kept while the agent loops on tool results."""
+
+    model: str
+    task_type: TaskType
+
+
+@dataclass(frozen=True, slots=True)
 class RequestFeatures:
     pinned_model: str | None  # a concrete model the client named, or None for auto/task/*
     classification: Classification
     input_tokens: int
+    turn: TurnPin | None = None  # set only while the request continues a turn (a tool result)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +80,16 @@ class BudgetSnapshot:
 class ModelState:
     available: bool
     reason: str = ""
+    context_window: int | None = None  # as the backend reports it (llama-server /props, vLLM max_model_len)
+
+
+def merge_windows(configured: Mapping[str, int], availability: Mapping[str, ModelState]) -> dict[str, int]:
+    """Each model's window: the smaller of the configured and the reported one, where known."""
+    windows = dict(configured)
+    for model, state in availability.items():
+        if state.context_window is not None:
+            windows[model] = min(state.context_window, windows.get(model, state.context_window))
+    return windows
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +102,7 @@ class Decision:
     fallbacks: tuple[str, ...]
     skipped: tuple[tuple[str, str], ...]  # (model, why) for candidates passed over
     signals: dict[str, Any]
+    pinned: bool = False  # the session's turn model was kept (a tool loop)
 
     def explain(self) -> dict[str, Any]:
         return {
@@ -85,6 +111,7 @@ class Decision:
             "model": self.model,
             "rule": self.rule,
             "reason": self.reason,
+            "pinned": self.pinned,
             "fallbacks": list(self.fallbacks),
             "signals": {**self.signals, "skipped": [{"model": m, "why": w} for m, w in self.skipped]},
         }
@@ -141,13 +168,22 @@ def _conditions_hold(
     return not rule.when_any or any([check(c) for c in rule.when_any])
 
 
-def _usable(model: str, availability: Mapping[str, ModelState], budget: BudgetSnapshot) -> str | None:
+def _usable(
+    model: str,
+    availability: Mapping[str, ModelState],
+    budget: BudgetSnapshot,
+    input_tokens: int,
+    windows: Mapping[str, int],
+) -> str | None:
     """None if the model may be used, else why not."""
     state = availability.get(model)
     if state is None:
         return "not in the LiteLLM config"
     if not state.available:
         return state.reason or "unavailable"
+    window = windows.get(model)
+    if window is not None and input_tokens > window:
+        return f"{WINDOW_TOO_SMALL} of {window} tokens is smaller than the request (~{input_tokens} tokens)"
     return budget.capped.get(model)
 
 
@@ -157,10 +193,16 @@ def decide(
     availability: Mapping[str, ModelState],
     load: LoadSnapshot | None = None,
     budget: BudgetSnapshot | None = None,
+    windows: Mapping[str, int] | None = None,
 ) -> Decision:
+    """`windows` maps a model to its context window in tokens (models absent: not checked)."""
     load = load or LoadSnapshot()
     budget = budget or BudgetSnapshot()
+    windows = windows or {}
     cls = features.classification
+    turn = features.turn
+    if features.pinned_model is None and turn is not None:
+        cls = Classification(turn.task_type, 1.0, "session", ())
     signals: dict[str, Any] = {
         "classifier": {"source": cls.source, "matched": list(cls.matched)},
         "input_tokens": features.input_tokens,
@@ -179,6 +221,13 @@ def decide(
             (),
             signals,
         )
+
+    turn_why_not: str | None = None
+    if turn is not None:
+        turn_why_not = _usable(turn.model, availability, budget, features.input_tokens, windows)
+        signals["session"] = {"turn_model": turn.model, "kept": turn_why_not is None}
+        if turn_why_not is not None:
+            signals["session"]["why_not"] = turn_why_not
 
     trace: list[dict[str, Any]] = []
     chosen_rule: Rule | None = None
@@ -201,8 +250,22 @@ def decide(
 
     skipped: list[tuple[str, str]] = []
     usable: list[str] = []
+    if turn is not None and turn_why_not is None:
+        rest = [m for m in chain if m != turn.model]
+        fallbacks = tuple(m for m in rest if _usable(m, availability, budget, features.input_tokens, windows) is None)
+        return Decision(
+            cls.task_type,
+            cls.confidence,
+            turn.model,
+            SESSION_RULE,
+            "tool loop: the turn's model is kept",
+            fallbacks,
+            (),
+            signals,
+            pinned=True,
+        )
     for model in chain:
-        why_not = _usable(model, availability, budget)
+        why_not = _usable(model, availability, budget, features.input_tokens, windows)
         if why_not is None:
             usable.append(model)
         elif not usable:

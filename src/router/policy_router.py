@@ -20,16 +20,19 @@ import orjson
 from dotenv import dotenv_values
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from src.router.auth import Authenticator
+from src.router.anthropic_api import ANTHROPIC
+from src.router.anthropic_api import error_envelope as anthropic_error_envelope
+from src.router.auth import Authenticator, Forbidden
 from src.router.availability import AvailabilityMonitor
 from src.router.breaker import CircuitBreaker
 from src.router.budget import BudgetTracker
 from src.router.catalog import load_catalog
-from src.router.chat import ChatService
+from src.router.chat import ChatResult, ChatService
 from src.router.classifier import Classifier, HeuristicClassifier
 from src.router.config_errors import ConfigError
 from src.router.disconnect import RelayResponse, unless_disconnected
@@ -40,7 +43,9 @@ from src.router.load import GpuSampler, LoadMonitor, NvmlGpuSampler, PsutilHostS
 from src.router.metrics import Metrics, StateCollector, exposition
 from src.router.rules_store import RulesStore
 from src.router.rules_watch import RulesWatcher
+from src.router.sessions import TurnPins
 from src.router.settings import Settings
+from src.router.token_count import count_tokens
 from src.router.upstream import AiohttpUpstream, Upstream
 
 # The body is read raw (parsed once with orjson, forwarded as sent); this documents its shape
@@ -74,12 +79,62 @@ CHAT_REQUEST_DOC: dict[str, Any] = {
 }
 
 
+MESSAGES_REQUEST_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["model", "messages", "max_tokens"],
+                    "properties": {
+                        "model": {"type": "string", "description": "auto, task/<type>, a model name, or claude-*"},
+                        "messages": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {
+                                "type": "object",
+                                "required": ["role", "content"],
+                                "properties": {
+                                    "role": {"type": "string", "enum": ["user", "assistant"]},
+                                    "content": {"type": "string"},
+                                },
+                            },
+                        },
+                        "system": {"type": "string"},
+                        "max_tokens": {"type": "integer", "minimum": 1},
+                        "stream": {"type": "boolean"},
+                    },
+                }
+            }
+        },
+    },
+}
+
+
 def _json(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
 
 
-def _error(exc: RouterError) -> Response:
+MESSAGES_PATH = "/v1/messages"
+
+
+def _error(exc: RouterError, request: Request | None = None) -> Response:
+    """The error in the envelope of the API the client called (Anthropic's on /v1/messages)."""
+    if request is not None and request.url.path.startswith(MESSAGES_PATH):
+        return Response(ANTHROPIC.error_body(exc), status_code=exc.status_code, media_type="application/json")
     return _json(exc.envelope(), exc.status_code)
+
+
+def _result_response(result: ChatResult) -> Response:
+    if result.stream is not None:
+        return RelayResponse(
+            result.stream,
+            status_code=result.status,
+            media_type=result.content_type,
+            headers={**result.headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    return Response(result.body, status_code=result.status, media_type=result.content_type, headers=result.headers)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -224,6 +279,7 @@ def create_app(
             load=load,
             metrics=metrics,
             strict_fields=settings.strict_request_fields,
+            turns=TurnPins(ttl_s=settings.session_ttl_s, max_sessions=settings.session_max),
         )
         state = StateCollector(lambda: _live_state(app))
         metrics.registry.register(state)
@@ -238,44 +294,73 @@ def create_app(
             await watcher.stop()
             await load.stop()
             await monitor.stop()
+            await app.state.chat.drain()  # abandoned streams' spend, before the ledger closes
             await budget.close()
             metrics.registry.unregister(state)
             if session is not None:
                 await session.close()
 
-    app = FastAPI(title="Multi-LLM policy router", version="0.1.0", lifespan=lifespan)
+    # The documentation routes are declared below, behind the key check like every other route
+    # that tells more than "alive" (with no keys configured, the loopback bind is the boundary).
+    app = FastAPI(
+        title="Multi-LLM policy router",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
 
     @app.exception_handler(RouterError)
     async def _router_error(request: Request, exc: RouterError) -> Response:
-        return _error(exc)
+        return _error(exc, request)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {}
         param = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
-        return _error(InvalidRequest(f"Invalid request: {first.get('msg', 'bad input')}", param=param))
+        return _error(InvalidRequest(f"Invalid request: {first.get('msg', 'bad input')}", param=param), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith(MESSAGES_PATH):
+            body = anthropic_error_envelope(exc.status_code, str(exc.detail))
+            return _json(body, exc.status_code)
         kind = "invalid_request_error" if exc.status_code < 500 else "server_error"
         return _json(error_envelope(str(exc.detail), kind, code=str(exc.status_code)), exc.status_code)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        return _json(error_envelope("Internal router error.", "server_error", code="internal_error"), 500)
+        return _error(RouterError("Internal router error."), request)
 
     @app.get("/health")
     async def health() -> Response:
         return _json({"status": "ok"})
 
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_document(request: Request) -> Response:
+        auth.check(request.headers)
+        return _json(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> Response:
+        auth.check(request.headers)
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - docs")
+
     @app.get("/ready")
     async def ready(request: Request) -> Response:
+        auth.check(request.headers)  # it names backends and their state
         snap = request.app.state.monitor.snapshot
         if snap is None:
             return _json({"ready": False, "litellm": "not probed yet", "models": {}}, 503)
         breaker = request.app.state.chat.breaker
         models = {
-            n: {"available": s.available, "reason": s.reason, "breaker": breaker.state(n).value}
+            n: {
+                "available": s.available,
+                "reason": s.reason,
+                "breaker": breaker.state(n).value,
+                "context_window": s.context_window,
+            }
             for n, s in snap.models.items()
         }
         ok = snap.litellm_up and any(s.available for s in snap.models.values())
@@ -289,19 +374,32 @@ def create_app(
 
     @app.post("/v1/chat/completions", openapi_extra=CHAT_REQUEST_DOC)
     async def chat_completions(request: Request) -> Response:
-        auth.check(request.headers)
+        claims = auth.check(request.headers)
         raw = await _read_body(request, settings.max_body_bytes)
-        result = await unless_disconnected(request.receive, request.app.state.chat.complete(raw, request.headers))
+        result = await unless_disconnected(
+            request.receive, request.app.state.chat.complete(raw, request.headers, claims)
+        )
         if result is None:
             return Response(status_code=499)  # the client is gone; nobody reads this
-        if result.stream is not None:
-            return RelayResponse(
-                result.stream,
-                status_code=result.status,
-                media_type=result.content_type,
-                headers={**result.headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-            )
-        return Response(result.body, status_code=result.status, media_type=result.content_type, headers=result.headers)
+        return _result_response(result)
+
+    @app.post(MESSAGES_PATH, openapi_extra=MESSAGES_REQUEST_DOC)
+    async def messages(request: Request) -> Response:
+        """Anthropic's Messages API (Claude Code): the same flow, Anthropic's format."""
+        claims = auth.check(request.headers)
+        raw = await _read_body(request, settings.max_body_bytes)
+        flow = request.app.state.chat.complete(raw, request.headers, claims, ANTHROPIC)
+        result = await unless_disconnected(request.receive, flow)
+        if result is None:
+            return Response(status_code=499)
+        return _result_response(result)
+
+    @app.post(MESSAGES_PATH + "/count_tokens", openapi_extra=MESSAGES_REQUEST_DOC)
+    async def messages_count_tokens(request: Request) -> Response:
+        auth.check(request.headers)
+        raw = await _read_body(request, settings.max_body_bytes)
+        status, body, model = await count_tokens(request.app.state.chat, raw, request.headers)
+        return Response(body, status_code=status, media_type="application/json", headers={"x-router-model": model})
 
     @app.post("/v1/route", openapi_extra=CHAT_REQUEST_DOC)
     async def explain_route(request: Request) -> Response:
@@ -312,6 +410,8 @@ def create_app(
 
     @app.get("/metrics")
     async def prometheus_metrics(request: Request) -> Response:
+        if not settings.metrics_public:  # spend, budgets and backends: a key, unless opened for scrapers
+            auth.check(request.headers)
         body = exposition(metrics, request.app.state.state_collector)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
@@ -321,11 +421,20 @@ def create_app(
         return _json(request.app.state.chat.budget.report())
 
     @app.get("/v1/usage")
-    async def usage_report(request: Request, task_key: str) -> Response:
-        auth.check(request.headers)
+    async def usage_report(
+        request: Request, task_key: str | None = None, session_id: str | None = None, agent_id: str | None = None
+    ) -> Response:
+        """Spend of one task key, session or agent (a session's and an agent's, by agent too)."""
+        claims = auth.check(request.headers)
+        given = {k: v for k, v in (("task_key", task_key), ("session_id", session_id), ("agent_id", agent_id)) if v}
+        if len(given) != 1:
+            raise InvalidRequest("Give exactly one of task_key, session_id or agent_id.", param="task_key")
+        ((key, value),) = given.items()
+        if claims is not None and not (key == "task_key" and claims.owns_usage(value)):
+            raise Forbidden(f"This task key may read only task {claims.task!r}'s usage.")
         ledger = request.app.state.chat.budget.ledger
         await ledger.flush()  # free requests are tallied in memory: write them first
-        return _json(await asyncio.to_thread(ledger.usage_for, task_key))
+        return _json(await asyncio.to_thread(ledger.usage_by, key, value))
 
     @app.get("/v1/load")
     async def load_report(request: Request) -> Response:

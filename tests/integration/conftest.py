@@ -18,12 +18,15 @@ from src.stack.llama_build import ensure_llama_server
 from src.stack.model_file import ensure_model
 from src.stack.services import RunningService, ServiceSpec, free_port, start, wait_healthy
 from src.stack.stack import litellm_spec, llama_server_spec, render_litellm_config, router_spec
+from tests.support.anthropic_standin import AnthropicStandIn
 from tests.support.vllm_standin import MODEL as VLLM_MODEL
 from tests.support.vllm_standin import VllmStandIn
 
 REPO = Path(__file__).resolve().parents[2]
 MASTER_KEY = "sk-integration-" + "9f3a" * 8
 OVERLOADED = "vllm-overloaded"
+CLAUDE_STANDIN = "claude-standin"  # a priced Claude model answered by the Anthropic stand-in
+CLAUDE_STANDIN_PRICES = (0.000003, 0.000015)  # per input, output token (Claude Sonnet's)
 
 
 @dataclass
@@ -37,6 +40,7 @@ class Stack:
     rules: Path  # a copy the tests may edit: the router reloads it
     tmp: Path
     vllm: VllmStandIn
+    anthropic: AnthropicStandIn
 
 
 def base_env() -> dict[str, str]:
@@ -50,6 +54,7 @@ def start_stack(tmp: Path) -> Stack:
     llama_port, litellm_port, router_port, down_port = (free_port() for _ in range(4))
     down = f"http://127.0.0.1:{down_port}"
     vllm = VllmStandIn().start()
+    anthropic = AnthropicStandIn().start()
     config = tmp / "litellm.yaml"
     rendered = yaml.safe_load(
         render_litellm_config(
@@ -71,6 +76,23 @@ def start_stack(tmp: Path) -> Stack:
                 "api_key": "sk-local-no-key",
             },
             "model_info": {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0},
+        }
+    )
+    # A cloud Claude model (no keys or network here): LiteLLM's Anthropic provider, pointed at the
+    # stand-in that answers in Anthropic's recorded format. Not in the rules: tests name it.
+    rendered["model_list"].append(
+        {
+            "model_name": CLAUDE_STANDIN,
+            "litellm_params": {
+                "model": "anthropic/claude-sonnet-4-5",
+                "api_base": anthropic.url,
+                "api_key": "sk-ant-standin-0000",
+            },
+            "model_info": {
+                "input_cost_per_token": CLAUDE_STANDIN_PRICES[0],
+                "output_cost_per_token": CLAUDE_STANDIN_PRICES[1],
+                "max_input_tokens": 200000,
+            },
         }
     )
     config.write_text(yaml.safe_dump(rendered, sort_keys=False))
@@ -114,6 +136,7 @@ def start_stack(tmp: Path) -> Stack:
         for svc in services.values():
             svc.stop()
         vllm.stop()
+        anthropic.stop()
         raise
     return Stack(
         f"http://127.0.0.1:{router_port}",
@@ -125,6 +148,7 @@ def start_stack(tmp: Path) -> Stack:
         rules,
         tmp,
         vllm,
+        anthropic,
     )
 
 
@@ -137,3 +161,4 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         for svc in reversed(list(s.services.values())):
             svc.stop()
         s.vllm.stop()
+        s.anthropic.stop()

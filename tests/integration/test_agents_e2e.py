@@ -25,7 +25,7 @@ import pytest
 
 from src.agents import tools
 from src.agents.agent_coordinator import task_key
-from src.agents.router_client import ledger_name, messages_api
+from src.agents.router_client import messages_api
 from src.agents.secrets import find_keys
 from src.agents.task_card import ROLES
 from src.protocols.llm_protocol import MsgType, TaskState, parse_message
@@ -83,9 +83,7 @@ def journal_task_state(work: Path, task: str) -> str:
 
 
 def router_calls(stack: Stack, task: str, role: str) -> dict[str, int]:
-    data = httpx.get(
-        f"{stack.router_url}/v1/usage", params={"task_key": ledger_name(task_key(task, role))}, timeout=10
-    ).json()
+    data = httpx.get(f"{stack.router_url}/v1/usage", params={"task_key": f"{task}--{role}"}, timeout=10).json()
     return {m: int(v["requests"]) for m, v in data["models"].items()}
 
 
@@ -134,7 +132,9 @@ def check_run(stack: Stack, work: Path, repo: Path, task: str, status_before: st
             assert msg.verdict is not None
     # The task branch: only the agents' changes to the user's files; no coordinator or agent
     # file, no key.
-    base = next(m.workspace.base_ref for s, m in results if s == "plan" and m.workspace is not None)
+    plan = next(parse_message(b) for s, t, b in rows if s == "plan" and t == "task_assignment")
+    assert plan.task_ref == task and plan.workspace is not None
+    base = plan.workspace.base_ref
     branch = f"mllm/{task}"
     changed = git(repo, "diff", "--name-only", base, branch).split()
     assert not [f for f in changed if NOT_WORK.search(f)], changed

@@ -33,3 +33,23 @@ def test_the_harness_measures_every_path_and_writes_json(tmp_path: Path) -> None
     assert all(b["rps"] > 0 and b["errors"] == 0 for b in report["bulk"])
     assert report["rss"]["requests"] >= 2000 and report["rss"]["after_mb"] > 0
     assert "| router |" in md.read_text()
+
+
+def test_the_messages_benchmark_measures_both_apis_through_the_router() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.messages", "--n", "5"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    lines = proc.stdout.splitlines()
+    assert [line.split("  ")[0].strip() for line in lines[:4]] == [
+        "router chat",
+        "router messages",
+        "litellm chat",
+        "litellm messages",
+    ]
+    assert lines[-1].startswith("/v1/messages over /v1/chat/completions, p50: ")

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from src.router.auth import signed_task_key
 from src.router.settings import Settings
+from src.router.task_keys import mint
 from tests.support.router_harness import in_process, make_app
 
 CLIENT_KEY, ADMIN_KEY = "sk-client-0123456789abcdef", "sk-admin-fedcba9876543210"
@@ -45,9 +45,9 @@ async def test_requests_without_a_valid_key_get_401(locked: httpx.AsyncClient) -
 
 
 async def test_either_configured_key_and_a_signed_task_key_are_accepted(locked: httpx.AsyncClient) -> None:
-    for key in (CLIENT_KEY, "sk-second-key-0000000000", signed_task_key(CLIENT_KEY, "t1--plan")):
+    for key in (CLIENT_KEY, "sk-second-key-0000000000", mint(CLIENT_KEY, "t1", "plan")):
         assert (await locked.post("/v1/chat/completions", json=BODY, headers=bearer(key))).status_code == 200
-    forged = signed_task_key("sk-not-a-router-key", "t1--plan")
+    forged = mint("sk-not-a-router-key", "t1", "plan")
     assert (await locked.post("/v1/chat/completions", json=BODY, headers=bearer(forged))).status_code == 401
     assert (await locked.post("/v1/chat/completions", json=BODY, headers=bearer("sk-task-t1--plan"))).status_code == 401
 
@@ -74,3 +74,26 @@ def test_empty_key_settings_from_env_example_mean_no_keys(tmp_path: Path, monkey
     s = Settings(_env_file=None)
     assert s.api_keys() == ()
     assert s.admin_key_value() is None
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/ready", "/docs", "/openapi.json"])
+async def test_with_keys_configured_what_shows_spend_or_backends_needs_a_key(
+    locked: httpx.AsyncClient, path: str
+) -> None:
+    resp = await locked.get(path)
+    assert resp.status_code == 401, resp.text
+    assert resp.json()["error"]["code"] == "invalid_api_key"
+    assert (await locked.get(path, headers=bearer(CLIENT_KEY))).status_code in (200, 503)  # 503: not ready yet
+
+
+async def test_metrics_public_opens_only_the_metrics(settings: Settings) -> None:
+    s = settings.model_copy(update={"router_api_keys": SecretStr(CLIENT_KEY), "metrics_public": True})
+    async with in_process(make_app(s)) as c:
+        assert (await c.get("/metrics")).status_code == 200
+        assert (await c.get("/ready")).status_code == 401
+        assert (await c.get("/openapi.json")).status_code == 401
+
+
+async def test_without_keys_the_documentation_stays_open(client: httpx.AsyncClient) -> None:
+    assert "/v1/chat/completions" in (await client.get("/openapi.json")).json()["paths"]
+    assert (await client.get("/docs")).status_code == 200

@@ -5,13 +5,14 @@ tier)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from src.agents.agent_coordinator import Coordinator, task_key
+from src.agents.agent_coordinator import Coordinator
 from src.agents.drivers.base import AgentOutcome, StepContext
 from src.agents.journal import Journal
 from src.agents.process import ProcessRunner, SubprocessRunner
@@ -19,6 +20,7 @@ from src.agents.report import StepReport, TaskReport, write_reports
 from src.agents.task_card import TaskCard, parse_card
 from src.agents.workspace import WorkFolder
 from src.protocols.llm_protocol import MsgType, TaskState, Usage, parse_message
+from src.router import task_keys
 
 CARD = """---
 task: greet
@@ -69,7 +71,8 @@ class ScriptDriver:
     def run(self, ctx: StepContext, runner: ProcessRunner) -> AgentOutcome:
         self.calls.append(ctx.role)
         self.instructions[ctx.role] = ctx.instruction
-        assert ctx.api_key == task_key("greet", ctx.role)
+        claims = task_keys.read(ctx.api_key)  # minted per step, with an expiry: compare what it says
+        assert claims is not None and claims.attribution == f"greet--{ctx.role}"
         if ctx.role not in self.silent:
             self.ledger.record(ctx.api_key)
         return self.actions[ctx.role](ctx)
@@ -233,12 +236,13 @@ def test_a_canceled_task_stops_before_its_next_step(repo: Path, tmp_path: Path) 
 
 
 def test_the_subprocess_runner_kills_the_whole_group_at_the_deadline(tmp_path: Path) -> None:
+    nap = f"sleep 30.{os.getpid()}"  # this run's own: other runs of this test may share the machine
     result = SubprocessRunner().run(
-        ["sh", "-c", "echo started; sleep 30 & sleep 30"], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}, timeout_s=1
+        ["sh", "-c", f"echo started; {nap} & {nap}"], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}, timeout_s=1
     )
     assert result.timed_out and result.returncode is None
     assert "started" in result.output and result.duration_s < 10
-    leftover = subprocess.run(["pgrep", "-f", "sleep 30"], capture_output=True, text=True)
+    leftover = subprocess.run(["pgrep", "-f", nap], capture_output=True, text=True)
     assert leftover.stdout.strip() == ""
 
 
@@ -396,7 +400,7 @@ def test_the_reviewer_gets_a_diff_cut_to_its_window_with_a_note_of_what_was_cut(
 
 
 def test_the_card_tests_command_gets_no_keys(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ROUTER_API_KEY", "sk-router-secret-0123456789")
+    monkeypatch.setenv("ROUTER_API_KEYS", "sk-router-secret-0123456789")
     monkeypatch.setenv("LITELLM_MASTER_KEY", "sk-master-secret-0123456789")
     monkeypatch.setenv("SOME_SERVICE_TOKEN", "tok-0123456789")
     driver = ScriptDriver(

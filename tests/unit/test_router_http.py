@@ -9,6 +9,7 @@ import httpx
 import orjson
 import pytest
 
+from src.router.errors import upstream_error_body
 from src.router.settings import Settings
 from tests.support.openai_stub import StubUpstream, recorded_sse_events
 from tests.support.router_harness import MASTER_KEY, in_process, make_app, running_router, write_configs
@@ -36,7 +37,7 @@ async def test_health_answers_without_any_upstream(tmp_path: Path) -> None:
         assert (await c.get("/health")).json() == {"status": "ok"}
 
 
-async def test_auto_request_is_forwarded_with_only_the_model_changed(
+async def test_auto_request_is_forwarded_with_only_the_model_changed_and_unknown_fields_dropped(
     client: httpx.AsyncClient, stub: tuple[StubUpstream, str]
 ) -> None:
     upstream, _ = stub
@@ -57,7 +58,8 @@ async def test_auto_request_is_forwarded_with_only_the_model_changed(
     assert resp.json()["choices"][0]["message"]["content"] == "Hello from the stub."
     sent = upstream.requests[-1]
     assert sent.pop("model") == "local-small"
-    assert sent == {k: v for k, v in body.items() if k != "model"}
+    assert sent == {k: v for k, v in body.items() if k not in ("model", "x_vendor_field")}
+    assert resp.headers["x-router-dropped-fields"] == "x_vendor_field"
     # The router holds the master key; the client's key never reaches the upstream.
     assert upstream.headers[-1]["Authorization"] == f"Bearer {MASTER_KEY}"
     assert resp.headers["x-router-model"] == "local-small"
@@ -332,7 +334,7 @@ async def test_malformed_sse_from_upstream_is_relayed_without_breaking_the_route
         assert again.status_code == 200
 
 
-async def test_unknown_fields_are_forwarded_by_default_and_refused_in_strict_mode(
+async def test_unknown_fields_are_dropped_by_default_and_refused_in_strict_mode(
     tmp_path: Path, stub: tuple[StubUpstream, str]
 ) -> None:
 
@@ -346,3 +348,66 @@ async def test_unknown_fields_are_forwarded_by_default_and_refused_in_strict_mod
         assert resp.status_code == expected
     err = assert_envelope(resp, 400, "unknown_field")
     assert err["param"] == "frobnicate" and "temperature" in str(err["message"])
+
+
+async def test_count_tokens_forwards_for_the_routed_model_and_never_answers_zero(
+    client: httpx.AsyncClient, stub: tuple[StubUpstream, str]
+) -> None:
+    upstream, _ = stub
+    body = {"model": "claude-opus-5-5", "messages": [{"role": "user", "content": "Hi"}], "thinking": {"type": "x"}}
+    headers = {"anthropic-version": "2023-06-01", "anthropic-beta": "claude-code-20250219"}
+    ok = await client.post("/v1/messages/count_tokens", json=body, headers={**headers, "x-api-key": "client-own"})
+    assert ok.status_code == 200 and ok.json() == {"input_tokens": 42}
+    sent = upstream.requests[-1]
+    assert sent["model"] == "local-small" and "thinking" not in sent  # routed, and adapted for that model
+    assert upstream.headers[-1]["anthropic-beta"] == "claude-code-20250219"
+    assert "x-api-key" not in {h.lower() for h in upstream.headers[-1]}
+    assert upstream.headers[-1]["Authorization"] == f"Bearer {MASTER_KEY}"
+    upstream.mode = "zero_count"
+    zero = await client.post("/v1/messages/count_tokens", json=body, headers=headers)
+    assert zero.status_code == 502
+    assert zero.json()["type"] == "error" and zero.json()["error"]["type"] == "api_error"
+    assert "could not count" in zero.json()["error"]["message"]
+
+
+async def test_a_request_too_large_for_a_named_model_is_refused_before_sending(
+    client: httpx.AsyncClient, stub: tuple[StubUpstream, str]
+) -> None:
+    upstream, _ = stub
+    big = {"model": "local-small", "max_tokens": 5, "messages": [{"role": "user", "content": "word " * 8000}]}
+    resp = await client.post("/v1/messages", json=big)
+    assert resp.status_code == 400
+    assert resp.json()["error"]["message"].startswith("prompt is too long: ~10000 tokens")
+    assert upstream.requests == []
+
+
+async def test_an_unreachable_litellm_is_reported_without_its_address(tmp_path: Path) -> None:
+    settings = write_configs(tmp_path, "http://127.0.0.1:9")  # nothing listens there
+    async with in_process(make_app(settings)) as c:
+        resp = await c.post(CHAT, json={"model": "local-small", "messages": [{"role": "user", "content": "x"}]})
+    assert resp.status_code in (502, 503), resp.text
+    assert "127.0.0.1" not in resp.text and ":9" not in resp.text
+
+
+def test_upstream_error_messages_keep_their_words_but_not_their_addresses() -> None:
+    raw = orjson.dumps(
+        {
+            "error": {
+                "message": "Connection error to http://10.1.2.3:8000/v1/chat/completions (host 10.1.2.3:8000)",
+                "type": "internal_server_error",
+                "param": None,
+                "code": "500",
+            }
+        }
+    )
+    err = orjson.loads(upstream_error_body(raw))["error"]
+    assert err == {
+        "message": "Connection error to [address] (host [address])",
+        "type": "internal_server_error",
+        "param": None,
+        "code": "500",
+    }
+    assert (
+        "10.1.2.3"
+        not in orjson.loads(upstream_error_body(b"<html>bad gateway at 10.1.2.3:80</html>"))["error"]["message"]
+    )

@@ -89,10 +89,31 @@ async def test_sighup_reloads_the_rules(settings: Settings) -> None:
 async def test_route_explains_what_chat_then_forwards(client: httpx.AsyncClient, stub: tuple[object, str]) -> None:
     body = {"model": "auto", "messages": [{"role": "user", "content": "Translate to French: good morning"}]}
     explained = (await client.post("/v1/route", json=body)).json()
-    assert set(explained) == {"task_type", "confidence", "model", "rule", "reason", "fallbacks", "signals"}
+    assert set(explained) == {"task_type", "confidence", "model", "rule", "reason", "fallbacks", "signals", "pinned"}
     assert explained["task_type"] == "translation"
     resp = await client.post("/v1/chat/completions", json=body)
     assert resp.headers["x-router-model"] == explained["model"]
     assert resp.headers["x-router-rule"] == explained["rule"]
     assert resp.headers["x-router-task-type"] == explained["task_type"]
     assert stub[0].requests[-1]["model"] == explained["model"]  # type: ignore[attr-defined]
+
+
+async def test_the_watcher_survives_a_too_deep_file_and_an_unreadable_path(fast_settings: Settings) -> None:
+    path = fast_settings.routing_rules
+    app = make_app(fast_settings)
+    async with (
+        in_process(app) as c,
+    ):
+        path.write_text("rules: " + "[" * 5000 + "]" * 5000 + "\n")  # RecursionError in PyYAML
+        await asyncio.sleep(0.3)
+        resp = await c.post("/admin/reload")
+        assert resp.status_code == 400 and "nested too deeply" in resp.json()["error"]["message"]
+        path.unlink()
+        path.mkdir()  # reading it fails with an OSError, as an unreadable file does
+        await asyncio.sleep(0.3)
+        resp = await c.post("/admin/reload")
+        assert resp.status_code == 400 and "cannot be read" in resp.json()["error"]["message"]
+        assert await _rule_for_sentiment(c) == "sentiment#0"  # the old rules kept serving
+        path.rmdir()
+        path.write_text(SENTIMENT_TO_LOCAL)
+        await _eventually(c, "edited-sentiment")  # and the watcher is still watching
