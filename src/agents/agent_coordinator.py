@@ -65,7 +65,8 @@ from src.router import task_keys
 
 COORDINATOR = "coordinator"
 LOG_CAP = 4000  # characters of an agent's log kept inline in a message
-PLAN_CAP = 4000  # characters of the plan passed on to the later steps
+PLAN_CAP = 4000  # characters of a planner's or reviewer's answer kept in the journal
+PLAN_IN_INSTRUCTION = 1500  # characters of the plan each later step gets: it rides in every prompt
 DROPPED = ("no_changes", "no_model_calls")  # a step that failed so leaves nothing on the branch
 REVIEW_RESERVED_TOKENS = 3500  # a reviewer's system prompt and tools (Claude Code's are ~2k) and its answer
 
@@ -343,7 +344,11 @@ class Coordinator:
         result = self.journal.step(task, "plan").result
         if result is None or result.status is not TaskState.COMPLETED:
             return ""
-        return next((a.content or "" for a in result.artifacts if a.kind == "report"), "").strip()
+        plan = next((a.content or "" for a in result.artifacts if a.kind == "report"), "").strip()
+        if len(plan) > PLAN_IN_INSTRUCTION:
+            cut = plan[:PLAN_IN_INSTRUCTION].rsplit("\n", 1)[0]
+            plan = f"{cut}\n[... the plan is cut here; all of it: {self.work.task_logs(task) / 'PLAN.md'}]"
+        return plan
 
     def _task_base(self, task: str, worktree: Path) -> str:
         for step, msg in self.journal.messages(task):
