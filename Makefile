@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.run-$(shell cat requirements.lock | sha256sum | cut -c1-12)
 DEV_STAMP := $(VENV)/.dev-$(shell cat requirements-dev.lock | sha256sum | cut -c1-12)
 
-.PHONY: run test test-fast setup setup-tests agents install install-dev check bench clean lock
+.PHONY: run test test-fast setup setup-tests agents install install-dev check bench clean lock train-classifier eval-classifier
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -60,10 +60,19 @@ agents: install
 bench: install-dev setup-tests
 	$(PY) -m benchmarks.run
 
+## train-classifier: rebuild data/classifier/model.npz from the training set (offline, deterministic, ~3 min)
+## (CLASSIFIER_DATA=path/to/train.jsonl.gz; data/classifier/SOURCES.md says where the set is kept)
+train-classifier: install
+	$(PY) -m scripts.classifier.train $(if $(CLASSIFIER_DATA),--data $(CLASSIFIER_DATA))
+
+## eval-classifier: score the classifiers on the independent prompts (cache outside the repo; docs/classifier_eval.md)
+eval-classifier: install
+	$(PY) -m benchmarks.classifier_eval.run
+
 ## check: lint, format and type checks
 check: install-dev
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(VENV)/bin/ruff format --check src tests benchmarks scripts
 	$(VENV)/bin/mypy src
 
 clean:

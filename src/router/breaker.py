@@ -34,12 +34,20 @@ class _Model:
 
 class CircuitBreaker:
     def __init__(
-        self, *, failure_threshold: int = 3, cooldown_s: float = 10.0, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        failure_threshold: int = 3,
+        cooldown_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        on_open: Callable[[str, float, str], None] | None = None,
     ) -> None:
+        """`on_open(model, seconds, error)` is told each time a circuit opens here (replicas
+        share it: see shared_breakers.py)."""
         self.failure_threshold = failure_threshold
         self.cooldown_s = cooldown_s
         self._clock = clock
         self._models: dict[str, _Model] = {}
+        self.on_open = on_open
 
     def _get(self, model: str) -> _Model:
         m = self._models.get(model)
@@ -92,8 +100,20 @@ class CircuitBreaker:
         m.last_error = error
         m.trial_in_flight = False
         if m.state is BreakerState.HALF_OPEN or m.failures >= self.failure_threshold or retry_after_s is not None:
+            seconds = max(self.cooldown_s if retry_after_s is None else 0.0, retry_after_s or 0.0)
             m.state = BreakerState.OPEN
-            m.open_until = self._clock() + max(self.cooldown_s if retry_after_s is None else 0.0, retry_after_s or 0.0)
+            m.open_until = self._clock() + seconds
+            if self.on_open is not None:
+                self.on_open(model, seconds, error)
+
+    def trip(self, model: str, seconds: float, error: str) -> None:
+        """Open the circuit for `seconds` because another replica opened it (unless it is
+        already open here for longer)."""
+        m = self._get(model)
+        until = self._clock() + seconds
+        if m.state is BreakerState.OPEN and m.open_until >= until:
+            return
+        m.state, m.open_until, m.last_error, m.trial_in_flight = BreakerState.OPEN, until, error, False
 
     def states(self) -> dict[str, BreakerState]:
         return {name: self.state(name) for name in self._models}

@@ -14,11 +14,18 @@ The overshoot bound: total spend never exceeds a cap by more than the sum, over 
 flight when it was reached, of (actual cost - reserved cost) where positive. With `max_tokens`
 set and a prompt-token estimate that does not undercount, that sum is 0. A model whose price
 is zero is never capped: it cannot add spend.
+
+Several processes serve one budget through a `SpendStore` (spend_store.py): the check and the
+reservation are one atomic step in the store, so N workers or replicas admit exactly what one
+process would. The policy's snapshot (which models look capped) reads a view of the shared
+state refreshed every `refresh_s` (so it may lag by that much); it only steers the choice: the
+store's check at `reserve` is what holds the cap, and a model the view shows as fitting but
+the store refuses is skipped with the store's reason.
 """
 
 from __future__ import annotations
 
-import itertools
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,18 +34,20 @@ from typing import Any
 
 import structlog
 
+from src.router.background import cancel, every
 from src.router.catalog import Catalog, CatalogModel
 from src.router.ledger import Ledger, SpendRow
 from src.router.policy import BudgetSnapshot
 from src.router.rules import Budget, BudgetScope, Period
 from src.router.spend import cost_of
+from src.router.spend_store import Cap, Claim, Refusal, SpendStore, SpendView
 
 log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Reservation:
-    id: int
+    id: int  # the store's id; 0: nothing was reserved in the store (a free model, no caps)
     model: str
     amount: float
     day: str = ""  # the UTC day it was made in
@@ -56,47 +65,90 @@ class TaskCeilingReached(str):
     __slots__ = ()
 
 
+class SpendStoreUnavailable(str):
+    """Why a priced model was refused: the shared spend store cannot be reached (fail closed)."""
+
+    __slots__ = ()
+
+
+def _describe(b: Budget) -> str:
+    return f"budget {b.name!r} ({b.period.value} {b.scope.value}{' ' + b.target if b.target else ''})"
+
+
 class BudgetTracker:
     def __init__(
         self,
         catalog: Catalog,
         budgets: Callable[[], tuple[Budget, ...]],
-        ledger: Ledger,
+        store: SpendStore,
         *,
         default_output_tokens: int = 1024,
+        refresh_s: float = 0.5,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._catalog = catalog
         self._budgets = budgets
-        self.ledger = ledger
+        self.store = store
         self.default_output_tokens = default_output_tokens
+        self._refresh_s = refresh_s
         self._clock = clock
         self._day, self._month = _keys(clock())
         self._daily: dict[str, float] = {}
         self._monthly: dict[str, float] = {}
-        self._reserved: dict[int, Reservation] = {}
-        self._task_spent: dict[str, float] = {}  # task -> spend, all time (read from the ledger once)
-        self._ids = itertools.count(1)
+        self._reserved: dict[str, float] = {}  # model -> in flight, every process (as last read)
+        self._mine: dict[int, Reservation] = {}  # this process's reservations in the store
+        self.unavailable: str | None = None  # why the store cannot be reached now, if it cannot
+        self._refresher: asyncio.Task[None] | None = None
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.store.ledger
 
     async def open(self) -> None:
         for m in self._catalog.models:
             if m.priced and m.max_output_tokens is None:
                 # LiteLLM may let it write far more: its reservations can fall short of its answers.
                 log.warning("paid_model_without_max_output_tokens", model=m.name, reserving=self.default_output_tokens)
-        self.ledger.open()
-        self._daily, self._monthly = self.ledger.totals(self._day, self._month)
+        await self.store.open()
+        await self.refresh()
+        self._refresher = asyncio.get_running_loop().create_task(
+            every(self._refresh_s, self.refresh, what="budget_refresh"), name="budget-refresh"
+        )
 
     async def close(self) -> None:
-        await self.ledger.close()
+        await cancel(self._refresher)
+        self._refresher = None
+        await self.store.close()
+
+    async def refresh(self) -> None:
+        """Read the shared spend and reservations (every process's) into the local view."""
+        day, month = _keys(self._clock())
+        try:
+            view = await self.store.view(day, month)
+        except Exception as exc:  # the store is away: priced models are refused until it is back
+            self._unreachable(exc)
+            return
+        self.unavailable = None
+        self._apply(day, month, view)
+
+    def _unreachable(self, exc: BaseException) -> None:
+        if self.unavailable is None:
+            log.error("spend_store_unreachable", error=f"{type(exc).__name__}: {exc}")
+        self.unavailable = f"the shared spend store is unreachable ({type(exc).__name__}); paid models are refused"
+
+    def _apply(self, day: str, month: str, view: SpendView) -> None:
+        self._day, self._month = day, month
+        self._daily = dict(view.committed.get(day, {}))
+        self._monthly = dict(view.committed.get(month, {}))
+        self._reserved = dict(view.reserved)
 
     # -- bookkeeping -----------------------------------------------------------------------
     def _roll(self) -> None:
         day, month = _keys(self._clock())
         if day != self._day:
-            self._day, self._daily = day, {}
-            # A new period starts clean: reservations from an earlier day are dropped (a request
-            # still in flight across midnight is charged when it settles; a leaked one is gone).
-            self._reserved = {i: r for i, r in self._reserved.items() if r.day == day}
+            # A new period starts clean: reservations count against the day they were made in
+            # (a request in flight across midnight is charged when it settles).
+            self._day, self._daily, self._reserved = day, {}, {}
         if month != self._month:
             self._month, self._monthly = month, {}
 
@@ -107,18 +159,14 @@ class BudgetTracker:
             return budget.target == model.name
         return budget.target == model.provider
 
+    def _covered(self, budget: Budget) -> tuple[str, ...]:
+        return tuple(m.name for m in self._catalog.models if self._covers(budget, m))
+
     def _spent(self, budget: Budget) -> tuple[float, float]:
-        """(committed spend, reserved in flight) for a budget's current period."""
+        """(committed spend, reserved in flight) for a budget's current period, as last read."""
         per_model = self._daily if budget.period is Period.DAILY else self._monthly
-        spent = reserved = 0.0
-        for m in self._catalog.models:
-            if self._covers(budget, m):
-                spent += per_model.get(m.name, 0.0)
-        for r in self._reserved.values():
-            model = self._catalog.get(r.model)
-            if model is not None and self._covers(budget, model):
-                reserved += r.amount
-        return spent, reserved
+        covered = self._covered(budget)
+        return sum(per_model.get(m, 0.0) for m in covered), sum(self._reserved.get(m, 0.0) for m in covered)
 
     def output_ceiling(self, model: CatalogModel, max_output_tokens: int | None) -> int:
         """The most output tokens the model may write for this request."""
@@ -129,28 +177,39 @@ class BudgetTracker:
     def estimate(self, model: CatalogModel, prompt_tokens: int, max_output_tokens: int | None) -> float:
         return cost_of(model, prompt_tokens, self.output_ceiling(model, max_output_tokens))
 
+    @staticmethod
+    def _free(model: CatalogModel) -> bool:
+        return model.input_cost_per_token == 0 and model.output_cost_per_token == 0
+
     def why_capped(self, model_name: str, estimate: float) -> str | None:
+        """Why the model looks capped for a request of `estimate`, from the last view (advisory:
+        `reserve` decides)."""
         model = self._catalog.get(model_name)
-        budgets = self._budgets()
-        if model is None or not budgets or (model.input_cost_per_token == 0 and model.output_cost_per_token == 0):
+        if model is None or self._free(model):
             return None
+        if self.unavailable is not None:
+            return SpendStoreUnavailable(self.unavailable)
+        budgets = self._budgets()
         self._roll()
         for b in budgets:
             if not self._covers(b, model):
                 continue
             spent, reserved = self._spent(b)
             if spent + reserved + estimate > b.limit_usd:
-                return (
-                    f"budget {b.name!r} ({b.period.value} {b.scope.value}"
-                    f"{' ' + b.target if b.target else ''}): ${spent:.4f} spent + ${reserved:.4f} in flight"
-                    f" + ${estimate:.4f} for this request > ${b.limit_usd:.4f}"
-                )
+                return self._capped_text(b, spent, reserved, estimate)
         return None
+
+    @staticmethod
+    def _capped_text(b: Budget, spent: float, reserved: float, estimate: float) -> str:
+        return (
+            f"{_describe(b)}: ${spent:.4f} spent + ${reserved:.4f} in flight"
+            f" + ${estimate:.4f} for this request > ${b.limit_usd:.4f}"
+        )
 
     def snapshot(self, prompt_tokens: int, max_output_tokens: int | None) -> BudgetSnapshot:
         """What the policy needs: which models this request may not use, and how spent each is."""
         budgets = self._budgets()
-        if not budgets:
+        if not budgets and self.unavailable is None:
             return BudgetSnapshot()
         self._roll()
         capped: dict[str, str] = {}
@@ -164,54 +223,65 @@ class BudgetTracker:
                 ratio[m.name] = max(ratios)
         return BudgetSnapshot(spent_ratio=ratio, capped=capped)
 
-    def task_capped(self, task: str, ceiling: float, amount: float) -> str | None:
-        """Why a request may not reserve `amount` more against a task's spend ceiling, or None."""
-        if amount == 0:
-            return None  # a free model adds no spend
-        spent = self._task_spent.get(task)
-        if spent is None:
-            spent = self._task_spent[task] = self.ledger.task_cost(task)
-        reserved = sum(r.amount for r in self._reserved.values() if r.task == task)
-        if spent + reserved + amount > ceiling:
-            return TaskCeilingReached(
-                f"task {task!r} spend ceiling (max_cost_usd): ${spent:.4f} spent + ${reserved:.4f} in flight"
-                f" + ${amount:.4f} for this request > ${ceiling:.4f}"
-            )
-        return None
-
-    def reserve(
+    async def reserve(
         self, model_name: str, amount: float, *, task: str | None = None, ceiling: float | None = None
     ) -> Reservation | str:
         """Reserve for a request about to be sent; a string says why the model is capped (a budget,
-        or the task's spend ceiling when `task` and `ceiling` are given)."""
+        the task's spend ceiling when `task` and `ceiling` are given, or the store being away)."""
         self._roll()
-        why = self.why_capped(model_name, amount)
-        if why is None and task is not None and ceiling is not None:
-            why = self.task_capped(task, ceiling, amount)
-        if why is not None:
-            return why
-        r = Reservation(next(self._ids), model_name, amount, self._day, task)
-        self._reserved[r.id] = r
+        model = self._catalog.get(model_name)
+        budgets = self._budgets()
+        caps: tuple[Cap, ...] = ()
+        by_name: dict[str, Budget] = {}
+        if model is not None and not self._free(model):
+            for b in budgets:
+                if self._covers(b, model):
+                    name = f"{b.name}/{b.period.value}"
+                    by_name[name] = b
+                    period = self._day if b.period is Period.DAILY else self._month
+                    caps += (Cap(name, period, self._covered(b), b.limit_usd),)
+        has_ceiling = task is not None and ceiling is not None and amount != 0
+        # With the store away, a paid request still asks it: refused until it answers again.
+        store_away = self.unavailable is not None and model is not None and not self._free(model)
+        if not caps and not has_ceiling and not store_away:
+            return Reservation(0, model_name, amount, self._day, task)  # nothing shared to check
+        claim = Claim(model_name, amount, self._day, caps, task if has_ceiling else None, ceiling)
+        try:
+            got = await self.store.reserve(claim)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # unreachable or failing: fail closed, for paid models only
+            self._unreachable(exc)
+            return SpendStoreUnavailable(self.unavailable or "")
+        self.unavailable = None
+        if isinstance(got, Refusal):
+            if got.cap is None:
+                return TaskCeilingReached(
+                    f"task {task!r} spend ceiling (max_cost_usd): ${got.spent:.4f} spent + ${got.reserved:.4f}"
+                    f" in flight + ${amount:.4f} for this request > ${ceiling or 0:.4f}"
+                )
+            return self._capped_text(by_name[got.cap.name], got.spent, got.reserved, amount)
+        # The view is not adjusted here: a read already under way may include this reservation,
+        # and counting it twice would steer requests away from a model that still fits.
+        r = Reservation(got, model_name, amount, self._day, task)
+        self._mine[r.id] = r
         return r
 
+    def _forget(self, reservation: Reservation) -> bool:
+        return self._mine.pop(reservation.id, None) is not None
+
     def release(self, reservation: Reservation) -> None:
-        self._reserved.pop(reservation.id, None)
+        """Drop a reservation that will not be spent (never blocks: it runs on every exit path)."""
+        if self._forget(reservation):
+            self.store.release(reservation.id)
 
     async def settle(self, reservation: Reservation, row: SpendRow) -> None:
-        """Replace the reservation with the real spend (immediately, for the next request's
-        admission) and return once the row is durable."""
-        self._reserved.pop(reservation.id, None)
-        if reservation.task is not None and reservation.task in self._task_spent:
-            self._task_spent[reservation.task] += row.cost_usd
-        if row.cost_usd == 0:
-            self.ledger.tally(row)  # free: counted, written with the next flush
+        """Replace the reservation with the real spend and return once the row is durable."""
+        shared = self._forget(reservation)
+        if row.cost_usd == 0 and not shared:
+            self.store.tally(row)  # free: counted, written with the next flush
             return
-        self._roll()
-        if row.day == self._day:
-            self._daily[row.model] = self._daily.get(row.model, 0.0) + row.cost_usd
-        if row.month == self._month:
-            self._monthly[row.model] = self._monthly.get(row.model, 0.0) + row.cost_usd
-        await self.ledger.record(row)
+        await self.store.settle(reservation.id, row, reservation.task)
 
     def report(self) -> dict[str, Any]:
         self._roll()
@@ -231,10 +301,13 @@ class BudgetTracker:
                     "remaining_usd": round(max(0.0, b.limit_usd - spent - reserved), 8),
                 }
             )
-        return {
+        report: dict[str, Any] = {
             "day": self._day,
             "month": self._month,
             "budgets": out,
             "spend_today_by_model": {k: round(v, 8) for k, v in self._daily.items()},
             "spend_this_month_by_model": {k: round(v, 8) for k, v in self._monthly.items()},
         }
+        if self.unavailable is not None:
+            report["store_unavailable"] = self.unavailable
+        return report

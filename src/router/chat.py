@@ -23,7 +23,7 @@ import structlog
 from src.router.auth import Forbidden
 from src.router.availability import AvailabilityMonitor
 from src.router.breaker import CircuitBreaker, parse_retry_after
-from src.router.budget import BudgetTracker, Reservation, TaskCeilingReached
+from src.router.budget import BudgetTracker, Reservation, SpendStoreUnavailable, TaskCeilingReached
 from src.router.catalog import Catalog, CatalogModel
 from src.router.classifier import Classifier
 from src.router.errors import (
@@ -31,6 +31,7 @@ from src.router.errors import (
     ModelNotFound,
     NoModelAvailable,
     RouterError,
+    SpendStoreUnreachable,
     UpstreamError,
     UpstreamUnavailable,
 )
@@ -199,9 +200,9 @@ class ChatService:
         caller = caller_of(headers, wire.session_seed(body))
         tool_loop = wire.in_tool_loop(body)
         concrete = None if is_virtual(model) else model
-        turn = self.turns.get(caller.pin_key) if tool_loop and concrete is None else None
+        turn = await self.turns.fetch(caller.pin_key) if tool_loop and concrete is None else None
         snapshot = await self._availability.current()
-        # Everything below runs without an await: admission and reservation are atomic.
+        # The budget snapshot steers the choice; `reserve` below (atomic in the spend store) holds the cap.
         max_out = wire.max_output(body)
         features = RequestFeatures(concrete, classification, tokens, turn)
         load = self._load.snapshot() if self._load is not None else LoadSnapshot()
@@ -295,7 +296,7 @@ class ChatService:
             reservation: Reservation | str | None = None
             if why_not is None and catalog_model is not None:
                 estimate = self.budget.estimate(catalog_model, routed.prompt_tokens, routed.max_output_tokens)
-                reservation = self.budget.reserve(
+                reservation = await self.budget.reserve(
                     model,
                     estimate,
                     task=claims.task if claims is not None else None,
@@ -306,7 +307,8 @@ class ChatService:
                     if isinstance(reservation, TaskCeilingReached):
                         ceiling_reasons.append(reservation)
             if why_not is not None:
-                last_error = UpstreamUnavailable(f"{model} skipped: {why_not}")
+                skipped = SpendStoreUnreachable if isinstance(why_not, SpendStoreUnavailable) else UpstreamUnavailable
+                last_error = skipped(f"{model} skipped: {why_not}")
                 self._fallback(candidates, index, "budget_capped" if isinstance(reservation, str) else "circuit_open")
                 continue
             assert not isinstance(reservation, str)

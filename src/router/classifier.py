@@ -131,6 +131,7 @@ def _build() -> dict[Cue, list[tuple[TaskType, float]]]:
 
 
 _CUES = _build()
+_ORDER = {t: i for i, t in enumerate(TaskType)}
 # Word pairs and triples are matched as tuples: hashing a tuple of interned words is about 3x
 # cheaper than joining each pair into a new string.
 _UNI = frozenset(c for c in _CUES if isinstance(c, str))
@@ -144,14 +145,20 @@ def _window(text: str, head: int, tail: int = 0) -> str:
     return text[:head] + "\n" + (text[-tail:] if tail else "")
 
 
-def _cues(text: str) -> set[Cue]:
+def _cue_key(cue: Cue) -> str:
+    return cue if isinstance(cue, str) else " ".join(cue)
+
+
+def _cues(text: str) -> list[Cue]:
+    """The cues found in the text, in a fixed order (a set's order changes with PYTHONHASHSEED,
+    and so would the float sums built from it, and the ties between them)."""
     words = _WORD_RE.findall(text.lower())
     found: set[Cue] = set(_UNI.intersection(words))
     if len(words) > 1:
         found.update(_BI.intersection(pairwise(words)))
     if len(words) > 2:
         found.update(_TRI.intersection(zip(words, words[1:], words[2:], strict=False)))
-    return found
+    return sorted(found, key=_cue_key)
 
 
 def _is_diff(text: str) -> bool:
@@ -209,7 +216,8 @@ class HeuristicClassifier:
             scores[T.MATH_REASONING] = scores.get(T.MATH_REASONING, 0.0) + 6
             matched.append("<arithmetic>")
         scores[T.GENERAL] = scores.get(T.GENERAL, 0.0) + GENERAL_BASELINE
-        ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+        # Equal scores go to the type listed first in TaskType, whatever order they were added in.
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], _ORDER[kv[0]]))
         best, top = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         confidence = top / (top + second) if top > 0 else 0.0

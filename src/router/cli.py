@@ -2,7 +2,8 @@
 
 python -m src.router.cli validate [--rules config/routing_rules.yaml] [--litellm-config config/litellm.yaml]
 python -m src.router.cli explain "review this diff ..." [--system "..."] [--model auto] [--router URL]
-python -m src.router.cli eval [--write docs/classifier_eval.md]
+    [--classifier learned|heuristic|embedding]
+python -m src.router.cli eval [--classifier learned|heuristic|embedding] [--write docs/classifier_eval.md]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from src.router.rules import load_rules
 DEFAULT_RULES = Path("config/routing_rules.yaml")
 DEFAULT_LITELLM = Path("config/litellm.yaml")
 DEFAULT_EVAL = Path("benchmarks/task_eval/task_eval.jsonl")
+CLASSIFIERS = ("learned", "heuristic", "embedding")
 
 
 def _litellm_config(path: Path) -> Path:
@@ -60,7 +62,7 @@ def _offline_explain(body: dict[str, Any], args: argparse.Namespace) -> dict[str
         else ModelState(True, "assumed up (offline: backends not probed)")
         for m in catalog.models
     }
-    classification, tokens = classify_request(body, {}, HeuristicClassifier())
+    classification, tokens = classify_request(body, {}, _classifier(args.classifier)[0])
     model = body["model"]
     features = RequestFeatures(None if is_virtual(model) else model, classification, tokens)
     result = decide(features, rules, availability).explain()
@@ -93,17 +95,24 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _classifier(name: str) -> tuple[Classifier, str]:
+    """The classifier named on the command line, and its title in reports."""
+    if name == "embedding":
+        from src.router.embedding_classifier import EmbeddingClassifier
+
+        return EmbeddingClassifier(), "embedding (all-MiniLM-L6-v2, optional extra)"
+    if name == "learned":
+        from src.router.learned_classifier import LearnedClassifier
+
+        return LearnedClassifier.load(), "learned (default; data/classifier/model.npz)"
+    return HeuristicClassifier(), "heuristic (built-in lexicon)"
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from src.router.evaluate import latency, load_examples, long_agent_conversation, render_markdown, score
 
     examples = load_examples(args.data)
-    if args.classifier == "embedding":
-        from src.router.embedding_classifier import EmbeddingClassifier
-
-        clf: Classifier = EmbeddingClassifier()
-        name = "embedding (all-MiniLM-L6-v2, optional extra)"
-    else:
-        clf, name = HeuristicClassifier(), "heuristic (built-in)"
+    clf, name = _classifier(args.classifier)
     results = {
         "all": score(clf, examples),
         "held-out split (odd ids)": score(clf, [e for e in examples if e.split == "test"]),
@@ -137,10 +146,11 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--system", default=None, help="a system prompt")
             p.add_argument("--model", default="auto", help="auto, task/<type> or a model name")
             p.add_argument("--router", default=None, help="ask a running router (its /v1/route) instead")
+            p.add_argument("--classifier", choices=CLASSIFIERS, default="learned")
     p = sub.add_parser("eval")
     p.add_argument("--data", type=Path, default=DEFAULT_EVAL)
     p.add_argument("--write", type=Path, default=None, help="replace the results section of this Markdown file")
-    p.add_argument("--classifier", choices=("heuristic", "embedding"), default="heuristic")
+    p.add_argument("--classifier", choices=CLASSIFIERS, default="learned")
     args = parser.parse_args(argv)
     return {"validate": cmd_validate, "explain": cmd_explain, "eval": cmd_eval}[args.command](args)
 

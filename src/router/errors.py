@@ -6,6 +6,7 @@
     │   └── BodyTooLarge             (413, code=request_too_large)
     ├── ModelNotFound                (404, code=model_not_found)
     ├── NoModelAvailable             (503, code=no_model_available)
+    │   └── SpendStoreUnreachable    (503, code=spend_store_unreachable)
     ├── LedgerWriteFailed            (500, code=ledger_write_failed)
     └── UpstreamError                (502, upstream_error)
         ├── UpstreamUnreachable      (502, code=upstream_unreachable)
@@ -66,6 +67,12 @@ class NoModelAvailable(RouterError):
     status_code = 503
     error_type = "service_unavailable"
     code = "no_model_available"
+
+
+class SpendStoreUnreachable(NoModelAvailable):
+    """Paid models are refused: the shared budget state (Redis) cannot be reached."""
+
+    code = "spend_store_unreachable"
 
 
 class LedgerWriteFailed(RouterError):

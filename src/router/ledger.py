@@ -10,6 +10,12 @@ router a quarter of its throughput.)
 
 `synchronous=NORMAL` in WAL mode survives a process crash; a power loss may drop the last
 commits (set `synchronous_full=True` to fsync every commit).
+
+Several processes (uvicorn workers, or routers on one machine) may share one ledger file: it
+is then also their shared budget state. `spend_totals` keeps the spend per period and model
+(what a cap is checked against, without summing the day's rows), and `reservations` holds the
+requests in flight (see `spend_store.py`). A paid row, its totals and the removal of its
+reservation are committed in one transaction: a crash leaves either all or none of them.
 """
 
 from __future__ import annotations
@@ -50,6 +56,24 @@ CREATE TABLE IF NOT EXISTS spend (
 CREATE INDEX IF NOT EXISTS spend_day ON spend(day);
 CREATE INDEX IF NOT EXISTS spend_month ON spend(month);
 CREATE INDEX IF NOT EXISTS spend_task ON spend(task_key);
+CREATE TABLE IF NOT EXISTS reservations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    owner TEXT NOT NULL,
+    day TEXT NOT NULL,
+    model TEXT NOT NULL,
+    task TEXT,
+    amount REAL NOT NULL,
+    expires REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reservations_model ON reservations(model, day);
+CREATE INDEX IF NOT EXISTS reservations_owner ON reservations(owner);
+"""
+# Spend per period ("2026-11-27" or "2026-11") and model; filled from `spend` when first created.
+TOTALS = """
+CREATE TABLE spend_totals (period TEXT NOT NULL, model TEXT NOT NULL, cost_usd REAL NOT NULL,
+                           PRIMARY KEY (period, model));
+INSERT INTO spend_totals SELECT day, model, SUM(cost_usd) FROM spend WHERE cost_usd != 0 GROUP BY day, model;
+INSERT INTO spend_totals SELECT month, model, SUM(cost_usd) FROM spend WHERE cost_usd != 0 GROUP BY month, model;
 """
 # Columns added after the first release, with their definitions: an older ledger gains them on open.
 MIGRATIONS = (
@@ -105,11 +129,25 @@ def connect(path: Path, *, synchronous_full: bool = False) -> sqlite3.Connection
             conn.execute(f"ALTER TABLE spend ADD COLUMN {name} {definition}")
     for index in INDEXES:
         conn.execute(index)
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name='spend_totals'").fetchone() is None:
+        # Under the write lock, re-checked: two workers opening one old ledger build it once.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name='spend_totals'").fetchone() is None:
+                for statement in TOTALS.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
     return conn
 
 
 # model, provider, task_key, session_id, agent_id, parent_agent_id
 _TallyKey = tuple[str, str, str | None, str | None, str | None, str | None]
+# A row to write, the reservation it settles (0: none) and the future its request awaits.
+_Item = tuple[SpendRow, int, "asyncio.Future[None]"]
 
 
 class Ledger:
@@ -117,7 +155,7 @@ class Ledger:
         self.path = path
         self._synchronous_full = synchronous_full
         self._flush_interval = flush_interval_s
-        self._queue: queue.SimpleQueue[tuple[SpendRow, asyncio.Future[None]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tally: dict[_TallyKey, list[int]] = {}  # -> [requests, prompt tokens, completion tokens]
@@ -166,11 +204,12 @@ class Ledger:
             )
         )
 
-    async def record(self, row: SpendRow) -> None:
-        """Returns once the row is committed."""
+    async def record(self, row: SpendRow, *, settles: int = 0) -> None:
+        """Returns once the row is committed; `settles` names the reservation (a row of the
+        `reservations` table) that the same transaction removes."""
         assert self._loop is not None, "Ledger.open() first"
         fut: asyncio.Future[None] = self._loop.create_future()
-        self._queue.put((row, fut))
+        self._queue.put((row, settles, fut))
         await fut
 
     def _writer(self) -> None:
@@ -202,23 +241,23 @@ class Ledger:
     def _write(
         self,
         conn: sqlite3.Connection,
-        batch: list[tuple[SpendRow, asyncio.Future[None]]],
+        batch: list[_Item],
         loop: asyncio.AbstractEventLoop,
     ) -> None:
         """Commit a batch in one transaction; if that fails, each row on its own, so that one bad
         row fails only its own request. Any exception is caught: the writer thread never dies."""
         try:
-            _insert(conn, [r for r, _ in batch])
+            _insert(conn, [(r, settles) for r, settles, _ in batch])
         except Exception as exc:  # any failure: retry one row at a time below
             log.warning("ledger_batch_failed", rows=len(batch), error=type(exc).__name__)
         else:
-            for _, fut in batch:
+            for _, _, fut in batch:
                 loop.call_soon_threadsafe(_resolve, fut, None)
             return
-        for row, fut in batch:
+        for row, settles, fut in batch:
             error: Exception | None = None
             try:
-                _insert(conn, [row])
+                _insert(conn, [(row, settles)])
             except Exception as exc:  # reported to the request that wrote the row
                 error = LedgerWriteFailed(
                     f"The spend of this answer ({row.model}) could not be recorded in the ledger: "
@@ -263,27 +302,15 @@ class Ledger:
             out["agents"] = [{"agent_id": a, "parent_agent_id": p, **_sums(rest)} for a, p, *rest in agents]
         return out
 
-    def task_cost(self, task: str) -> float:
-        """Spend recorded for a task: its own key and every step's (`<task>--<step>`)."""
-        pattern = task.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "--%"
-        conn = connect(self.path)
-        try:
-            row = conn.execute(
-                "SELECT COALESCE(SUM(cost_usd),0) FROM spend WHERE task_key=? OR task_key LIKE ? ESCAPE '\\'",
-                (task, pattern),
-            ).fetchone()
-        finally:
-            conn.close()
-        return float(row[0])
-
     def totals(self, day: str, month: str) -> tuple[dict[str, float], dict[str, float]]:
-        """Spend per model for the given UTC day and month (read at start-up)."""
+        """Spend per model for the given UTC day and month."""
         conn = connect(self.path)
         try:
-            daily = dict(conn.execute("SELECT model, SUM(cost_usd) FROM spend WHERE day=? GROUP BY model", (day,)))
-            monthly = dict(
-                conn.execute("SELECT model, SUM(cost_usd) FROM spend WHERE month=? GROUP BY model", (month,))
-            )
+            rows = conn.execute("SELECT period, model, cost_usd FROM spend_totals WHERE period IN (?, ?)", (day, month))
+            daily: dict[str, float] = {}
+            monthly: dict[str, float] = {}
+            for period, model, cost in rows:
+                (daily if period == day else monthly)[model] = cost
         finally:
             conn.close()
         return daily, monthly
@@ -293,8 +320,9 @@ def _sums(row: Any) -> dict[str, Any]:
     return {"requests": row[0], "prompt_tokens": row[1], "completion_tokens": row[2], "cost_usd": row[3]}
 
 
-def _insert(conn: sqlite3.Connection, rows: list[SpendRow]) -> None:
-    conn.execute("BEGIN")
+def _insert(conn: sqlite3.Connection, items: list[tuple[SpendRow, int]]) -> None:
+    rows = [r for r, _ in items]
+    conn.execute("BEGIN IMMEDIATE")  # the write lock first: other processes read totals meanwhile
     try:
         conn.executemany(
             "INSERT INTO spend (ts, day, month, model, provider, prompt_tokens, completion_tokens,"
@@ -320,6 +348,13 @@ def _insert(conn: sqlite3.Connection, rows: list[SpendRow]) -> None:
                 for r in rows
             ],
         )
+        paid = [r for r in rows if r.cost_usd != 0]
+        conn.executemany(
+            "INSERT INTO spend_totals (period, model, cost_usd) VALUES (?,?,?)"
+            " ON CONFLICT (period, model) DO UPDATE SET cost_usd = cost_usd + excluded.cost_usd",
+            [(period, r.model, r.cost_usd) for r in paid for period in (r.day, r.month)],
+        )
+        conn.executemany("DELETE FROM reservations WHERE id=?", [(settles,) for _, settles in items if settles])
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

@@ -13,7 +13,9 @@ Order of precedence:
 3. otherwise the task type is the explicit hint if there is one, else the classifier's;
 4. the first rule whose task type and conditions match wins; its model, then its fallbacks,
    then the default chain are tried in order, skipping unavailable or budget-capped models and
-   models whose context window (where known) is smaller than the request;
+   models whose context window (where known) is smaller than the request; a classifier's
+   guess whose confidence is below the rules' `min_confidence` matches no task-type rule
+   (only rules without a task type), and the decision says so;
 5. with no matching rule, the default chain is used.
 """
 
@@ -30,13 +32,15 @@ PINNED_RULE = "pinned"
 SESSION_RULE = "session"
 WINDOW_TOO_SMALL = "context window"  # how a skip for size begins: the caller may tell it apart
 DEFAULT_RULE = "default"
+# Where a task type came from when the client said it; these are never second-guessed.
+EXPLICIT_SOURCES = frozenset({"virtual_model", "header", "metadata"})
 
 
 @dataclass(frozen=True, slots=True)
 class Classification:
     task_type: TaskType
     confidence: float
-    source: str  # "virtual_model", "header", "metadata", "heuristic", "embedding"
+    source: str  # "virtual_model", "header", "metadata", "learned", "heuristic", "embedding", "session"
     matched: tuple[str, ...] = ()
 
 
@@ -233,8 +237,11 @@ def decide(
     chosen_rule: Rule | None = None
     rule_name, reason = DEFAULT_RULE, ""
     chain: tuple[str, ...] = ()
+    unsure = cls.source not in EXPLICIT_SOURCES and cls.confidence < rules.min_confidence
+    if unsure:
+        signals["low_confidence"] = {"confidence": round(cls.confidence, 4), "min_confidence": rules.min_confidence}
     for index, rule in enumerate(rules.rules):
-        if rule.task_type is not None and rule.task_type is not cls.task_type:
+        if rule.task_type is not None and (unsure or rule.task_type is not cls.task_type):
             continue
         if _conditions_hold(rule, features, load, budget, trace):
             chosen_rule, rule_name, reason = rule, rules.rule_name(index), rule.reason
@@ -245,6 +252,11 @@ def decide(
     if rules.default is not None:
         if chosen_rule is None:
             reason = rules.default.reason
+            if unsure:
+                reason = (
+                    f"{reason} (classifier confidence {cls.confidence:.2f} for {cls.task_type.value} is below "
+                    f"min_confidence {rules.min_confidence:g}: task-type rules skipped)"
+                )
         chain = (*chain, *rules.default.candidates())
     chain = tuple(dict.fromkeys(chain))  # a model named twice is tried once
 

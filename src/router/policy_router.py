@@ -14,9 +14,10 @@ import importlib
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+import structlog
 from dotenv import dotenv_values
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -38,6 +39,7 @@ from src.router.config_errors import ConfigError
 from src.router.disconnect import RelayResponse, unless_disconnected
 from src.router.errors import BodyTooLarge, InvalidRequest, RouterError, error_envelope
 from src.router.features import parse_body
+from src.router.learned_classifier import DEFAULT_MODEL_PATH, LearnedClassifier, ModelUnavailable
 from src.router.ledger import Ledger
 from src.router.load import GpuSampler, LoadMonitor, NvmlGpuSampler, PsutilHostSampler
 from src.router.metrics import Metrics, StateCollector, exposition
@@ -45,8 +47,14 @@ from src.router.rules_store import RulesStore
 from src.router.rules_watch import RulesWatcher
 from src.router.sessions import TurnPins
 from src.router.settings import Settings
+from src.router.spend_store import SpendStore, SqliteSpendStore, owner_id
 from src.router.token_count import count_tokens
 from src.router.upstream import AiohttpUpstream, Upstream
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+log = structlog.get_logger(__name__)
 
 # The body is read raw (parsed once with orjson, forwarded as sent); this documents its shape
 # for clients and for schemathesis, which exercises the router from this document.
@@ -181,6 +189,19 @@ def _live_state(app: FastAPI) -> dict[str, Any]:
 async def _classifier_from_settings(settings: Settings) -> Classifier:
     if settings.classifier == "heuristic":
         return HeuristicClassifier()
+    if settings.classifier == "learned":
+        path = settings.classifier_model or DEFAULT_MODEL_PATH
+        try:
+            return await asyncio.to_thread(LearnedClassifier.load, path)
+        except ModelUnavailable as exc:
+            log.warning(
+                "classifier_fallback",
+                wanted="learned",
+                using="heuristic",
+                reason=str(exc),
+                hint="make train-classifier rebuilds data/classifier/model.npz",
+            )
+            return HeuristicClassifier()
     from src.router.embedding_classifier import EmbeddingClassifier  # an extra: imported only when chosen
 
     embedding = EmbeddingClassifier()
@@ -199,6 +220,16 @@ def _gpu_from_settings(settings: Settings) -> GpuSampler | None:
     factory = getattr(importlib.import_module(module_name), attr)
     sampler: GpuSampler = factory()
     return sampler
+
+
+def spend_store_from_settings(settings: Settings, redis: Redis | None) -> SpendStore:
+    """The machine's ledger as the shared budget state, or Redis when `REDIS_URL` is set."""
+    ledger = Ledger(settings.ledger_path, synchronous_full=settings.ledger_synchronous_full)
+    if redis is None:
+        return SqliteSpendStore(ledger, lease_s=settings.reservation_lease_s)
+    from src.router.spend_redis import RedisSpendStore
+
+    return RedisSpendStore(redis, ledger, prefix=settings.redis_prefix, lease_s=settings.reservation_lease_s)
 
 
 def _process_environ() -> Callable[[], Mapping[str, str]]:
@@ -253,15 +284,35 @@ def create_app(
             interval_s=settings.load_interval_s,
             stale_after_s=settings.load_stale_after_s,
         )
+        redis_url = settings.redis_url_value()
+        redis = None
+        if redis_url is not None:
+            from src.router.spend_redis import redis_client  # only with REDIS_URL
+
+            redis = redis_client(redis_url, timeout_s=settings.redis_timeout_s)
+        store = spend_store_from_settings(settings, redis)
         budget = BudgetTracker(
             catalog,
             lambda: rules.current().budgets,
-            Ledger(settings.ledger_path, synchronous_full=settings.ledger_synchronous_full),
+            store,
             default_output_tokens=settings.default_output_tokens,
+            refresh_s=settings.budget_refresh_s,
         )
         breaker = CircuitBreaker(
             failure_threshold=settings.breaker_failure_threshold, cooldown_s=settings.breaker_cooldown_s
         )
+        shared_breakers = None
+        turns = TurnPins(ttl_s=settings.session_ttl_s, max_sessions=settings.session_max)
+        if redis is not None:
+            from src.router.shared_breakers import SharedBreakers
+            from src.router.shared_pins import SharedTurnPins
+
+            turns = SharedTurnPins(
+                redis, prefix=settings.redis_prefix, ttl_s=settings.session_ttl_s, max_sessions=settings.session_max
+            )
+            shared_breakers = SharedBreakers(
+                redis, breaker, tuple(catalog.names()), replica=owner_id(), prefix=settings.redis_prefix
+            )
         await budget.open()
         app.state.rules = rules
         app.state.monitor = monitor
@@ -279,7 +330,7 @@ def create_app(
             load=load,
             metrics=metrics,
             strict_fields=settings.strict_request_fields,
-            turns=TurnPins(ttl_s=settings.session_ttl_s, max_sessions=settings.session_max),
+            turns=turns,
         )
         state = StateCollector(lambda: _live_state(app))
         metrics.registry.register(state)
@@ -288,13 +339,18 @@ def create_app(
         monitor.start()
         load.start()
         watcher.start(sighup=settings.reload_on_sighup)
+        if shared_breakers is not None:
+            shared_breakers.start()
         try:
             yield
         finally:
+            if shared_breakers is not None:
+                await shared_breakers.stop()
             await watcher.stop()
             await load.stop()
             await monitor.stop()
             await app.state.chat.drain()  # abandoned streams' spend, before the ledger closes
+            await turns.drain()  # pins still being published (replicas), before the Redis client closes
             await budget.close()
             metrics.registry.unregister(state)
             if session is not None:
@@ -412,13 +468,16 @@ def create_app(
     async def prometheus_metrics(request: Request) -> Response:
         if not settings.metrics_public:  # spend, budgets and backends: a key, unless opened for scrapers
             auth.check(request.headers)
+        await request.app.state.chat.budget.refresh()  # the budget gauges: every process's spend, now
         body = exposition(metrics, request.app.state.state_collector)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/v1/budget")
     async def budget_report(request: Request) -> Response:
         auth.check(request.headers)
-        return _json(request.app.state.chat.budget.report())
+        budget = request.app.state.chat.budget
+        await budget.refresh()  # every process's spend and reservations, as of now
+        return _json(budget.report())
 
     @app.get("/v1/usage")
     async def usage_report(
@@ -432,9 +491,7 @@ def create_app(
         ((key, value),) = given.items()
         if claims is not None and not (key == "task_key" and claims.owns_usage(value)):
             raise Forbidden(f"This task key may read only task {claims.task!r}'s usage.")
-        ledger = request.app.state.chat.budget.ledger
-        await ledger.flush()  # free requests are tallied in memory: write them first
-        return _json(await asyncio.to_thread(ledger.usage_by, key, value))
+        return _json(await request.app.state.chat.budget.store.usage(key, value))
 
     @app.get("/v1/load")
     async def load_report(request: Request) -> Response:

@@ -7,7 +7,8 @@ The seed's format loads as written:
         model: llama-cpp-7b
         reason: "Low latency, high throughput"
 
-and is extended with a `default` chain, per-rule `fallbacks`, an optional `name`, and
+and is extended with a `default` chain, per-rule `fallbacks`, an optional `name`, a
+`min_confidence` floor for the classifier (below it, task-type rules are skipped), and
 conditions: `when` (all must hold) and `when_any` (one must hold), each a list of
 `{signal: ..., gt|ge|lt|le: number, model: ...}`. Signals are listed in `Signal`; a signal
 whose reading is missing or stale makes its condition false, and the decision says so.
@@ -63,6 +64,9 @@ class Condition(BaseModel):
             raise ValueError(f"signal {self.signal.value!r} needs `model:` (whose backend or budget)")
         if self.signal not in PER_MODEL_SIGNALS and self.model is not None:
             raise ValueError(f"signal {self.signal.value!r} takes no `model:`")
+        bound = getattr(self, ops[0])
+        if self.signal is Signal.CONFIDENCE and not 0.0 <= bound <= 1.0:
+            raise ValueError(f"confidence is between 0 and 1; {ops[0]}: {bound:g} can never be compared usefully")
         return self
 
     def holds(self, value: float) -> bool:
@@ -161,6 +165,9 @@ class RulesFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     default: DefaultRoute | None = None
+    # Below this classifier confidence the task-type rules are skipped and the request takes the
+    # rules without a task type, then the default chain (an explicit task hint is always trusted).
+    min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
     rules: tuple[Rule, ...] = ()
     budgets: tuple[Budget, ...] = ()
 

@@ -97,6 +97,14 @@ class TurnPins:
             return None
         return pin
 
+    async def fetch(self, key: PinKey) -> TurnPin | None:
+        """The pin for a tool-loop request (the extension point for pins shared by replicas:
+        `shared_pins.SharedTurnPins` also asks Redis when this process has none)."""
+        return self.get(key)
+
+    async def drain(self) -> None:
+        """Wait for pins on their way elsewhere (none: this process's pins are all here)."""
+
     def answered(self, key: PinKey, decision: Decision, model: str, *, tool_loop: bool) -> str | None:
         """A model answered: it is the turn's model from now on (a new instruction, or a tool loop
         that had to move). Returns what happened to the turn (the metric's outcome), or None when

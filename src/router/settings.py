@@ -58,8 +58,23 @@ class Settings(BaseSettings):
     ledger_path: Path = Path("var/router/ledger.sqlite3")
     ledger_synchronous_full: bool = False
     default_output_tokens: int = Field(default=1024, ge=1)
-    # Task classifier: the built-in "heuristic", or "embedding" (MiniLM; requirements-embedding.txt).
-    classifier: Literal["heuristic", "embedding"] = "heuristic"
+    # Shared budget state (several workers or replicas): a reservation of a process that died
+    # expires after this long (a live process renews its own every third of it), and the view
+    # the policy steers by is re-read this often.
+    reservation_lease_s: float = Field(default=10.0, gt=0)
+    budget_refresh_s: float = Field(default=0.5, gt=0)
+    # Replicas on several machines: budgets, reservations, breaker states and usage in one Redis
+    # (redis://[:password@]host:port/db). Empty: this machine's ledger is the shared state.
+    redis_url: SecretStr | None = None
+    redis_prefix: str = "mllm:"
+    # How long a Redis call may take before priced models are refused (free ones never wait on it).
+    redis_timeout_s: float = Field(default=0.5, gt=0)
+    # Task classifier: "learned" (the default: a linear model trained on public labelled data, shipped
+    # in data/classifier/model.npz; if that file is missing or unreadable the router logs why and uses
+    # the heuristic), the built-in "heuristic" (phrase lexicon), or "embedding" (MiniLM; an extra).
+    classifier: Literal["learned", "heuristic", "embedding"] = "learned"
+    # Another artefact for the learned classifier (default: the one shipped in data/classifier/).
+    classifier_model: Path | None = None
     # Refuse request fields that are not OpenAI chat-completions fields (off: forward them).
     strict_request_fields: bool = False
     # Routing per turn: how long a session's turn model is kept after its last request, and how
@@ -76,6 +91,10 @@ class Settings(BaseSettings):
     def admin_key_value(self) -> str | None:
         """The admin key; an empty `ADMIN_API_KEY=` (as in .env.example) means none."""
         return (self.admin_api_key.get_secret_value() if self.admin_api_key else "") or None
+
+    def redis_url_value(self) -> str | None:
+        """REDIS_URL; empty (as in .env.example) means none: the ledger is the shared state."""
+        return (self.redis_url.get_secret_value() if self.redis_url else "").strip() or None
 
     def master_key_value(self) -> str | None:
         return self.litellm_master_key.get_secret_value() if self.litellm_master_key else None

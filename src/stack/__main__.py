@@ -2,10 +2,11 @@
 
 setup   build llama-server (cached), fetch the embedded model (cached), create
         config/litellm.yaml and .env from the examples if missing; with --tests, also what
-        the suite needs: Prometheus, wrk and tmux (Debian packages), and Aider, Cline and
+        the suite needs: Prometheus, Redis, wrk and tmux (Debian packages), and Aider, Cline and
         OpenHands and Claude Code (into ~/.cache/multi-llm/tools)
 run     setup, then start llama-server, LiteLLM and the router, wait until all three are
-        healthy, print the base URL, and stop all three on Ctrl-C
+        healthy, print the base URL, and stop all three on Ctrl-C (or SIGTERM)
+unit    print a systemd unit that runs `run` from this clone as a service
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from src.stack.llama_build import ensure_llama_server
 from src.stack.model_file import ensure_model
 from src.stack.paths import REPO_ROOT, var_dir
 from src.stack.prometheus import ensure_prometheus
+from src.stack.redis_server import ensure_redis_server
+from src.stack.service_unit import systemd_unit
 from src.stack.services import RunningService, ServiceError, port_in_use, start, wait_healthy
-from src.stack.stack import StackPorts, litellm_spec, llama_server_spec, router_spec
+from src.stack.stack import StackPorts, litellm_spec, llama_server_spec, router_spec, workers_from
 
 
 def setup(*, for_tests: bool = False) -> tuple[Path, Path]:
@@ -38,6 +41,7 @@ def setup(*, for_tests: bool = False) -> tuple[Path, Path]:
     ensure_env_file()
     if for_tests:
         ensure_prometheus()
+        ensure_redis_server()  # the fleet tests' shared state (REDIS_URL)
         ensure_binaries("wrk", "wrk")  # the benchmark harness's load generator (its smoke run is a test)
         ensure_binaries("tmux", "tmux")  # OpenHands' terminal tool runs in tmux
         for tool in agent_tools.ensure_all():  # Aider, Cline, OpenHands, Claude Code: the e2e tests drive them
@@ -72,6 +76,11 @@ def run() -> int:
             file=sys.stderr,
         )
         return 2
+    try:
+        workers = workers_from(env.get("ROUTER_WORKERS"))
+    except ValueError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
     key = env["LITELLM_MASTER_KEY"]
     litellm_config = REPO_ROOT / env.get("LITELLM_CONFIG", "config/litellm.yaml")
     specs = [
@@ -86,6 +95,8 @@ def run() -> int:
             env=env,
             cwd=REPO_ROOT,
             host=host,
+            workers=workers,
+            multiproc_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"]) if env.get("PROMETHEUS_MULTIPROC_DIR") else None,
         ),
     ]
     running: list[RunningService] = []
@@ -140,11 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m src.stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("command", choices=("setup", "run"))
+    parser.add_argument("command", choices=("setup", "run", "unit"))
     parser.add_argument("--tests", action="store_true", help="also install what the test suite needs (Prometheus)")
     args = parser.parse_args(argv)
     if args.command == "setup":
         setup(for_tests=args.tests)
+        return 0
+    if args.command == "unit":
+        print(systemd_unit(REPO_ROOT, REPO_ROOT / ".venv" / "bin" / "python"), end="")
         return 0
     return run()
 

@@ -88,7 +88,13 @@ def router_spec(
     env: Mapping[str, str],
     cwd: Path,
     host: str = "127.0.0.1",
+    workers: int = 1,
+    multiproc_dir: Path | None = None,
 ) -> ServiceSpec:
+    """The router under uvicorn; with `workers` > 1, that many processes sharing one port, one
+    ledger (the shared budget state, or Redis with REDIS_URL) and, for /metrics, one
+    prometheus multiprocess folder (`multiproc_dir`, emptied here: counters of an earlier run
+    must not be added to this one's)."""
     full_env = {
         **env,
         "LITELLM_BASE_URL": litellm_url,
@@ -96,6 +102,9 @@ def router_spec(
         "LITELLM_CONFIG": str(litellm_config),
         "ROUTING_RULES": str(rules),
     }
+    if workers > 1:
+        folder = multiproc_dir or cwd / "var" / "router" / "prometheus-multiproc"
+        full_env["PROMETHEUS_MULTIPROC_DIR"] = str(clean_folder(folder))
     argv = [
         sys.executable,
         "-m",
@@ -106,8 +115,27 @@ def router_spec(
         "--port",
         str(port),
         "--no-access-log",
+        *(["--workers", str(workers)] if workers > 1 else []),
     ]
     return ServiceSpec("router", argv, f"http://127.0.0.1:{port}/health", env=full_env, cwd=cwd, ready_timeout_s=60)
+
+
+def clean_folder(folder: Path) -> Path:
+    """An empty `folder` (created, or emptied of the files a previous run left)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for item in folder.iterdir():
+        if item.is_file() or item.is_symlink():
+            item.unlink()
+    return folder
+
+
+def workers_from(value: str | None) -> int:
+    """ROUTER_WORKERS: a whole number >= 1 (unset or empty: 1)."""
+    if value is None or not value.strip():
+        return 1
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"ROUTER_WORKERS has value {value!r}: use a whole number >= 1 (processes serving the router)")
+    return int(value)
 
 
 def render_litellm_config(example: Path, api_bases: Mapping[str, str]) -> str:

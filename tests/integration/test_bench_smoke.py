@@ -33,6 +33,11 @@ def test_the_harness_measures_every_path_and_writes_json(tmp_path: Path) -> None
     assert all(b["rps"] > 0 and b["errors"] == 0 for b in report["bulk"])
     assert report["rss"]["requests"] >= 2000 and report["rss"]["after_mb"] > 0
     assert "| router |" in md.read_text()
+    fleet = [(r["shared_state"], r["workers"]) for r in report["fleet"]]
+    assert fleet == [("SQLite ledger", 1), ("SQLite ledger", 2), ("SQLite ledger", 4), ("Redis", 1), ("Redis", 4)]
+    for r in report["fleet"]:
+        assert r["priced_rps"] > 0 and r["free_rps"] > 0 and r["errors"] == 0, r
+    assert "| 4 workers | Redis |" in md.read_text()
 
 
 def test_the_messages_benchmark_measures_both_apis_through_the_router() -> None:

@@ -11,6 +11,7 @@ Behaviour is chosen per requested model name (`modes[model]`, default "ok"):
 
     ok | status:<code> | cut:<n> (stream: close the connection after n events)
     | slow:<seconds> (stream: pause before each event) | long (a 400-token answer)
+    | wait:<seconds> (answer after that long: a cloud model still thinking)
 """
 
 from __future__ import annotations
@@ -111,6 +112,8 @@ class CloudStub:
                     error = {"message": f"stub says {code}", "type": "api_error"}
                     self._json(code, {"type": "error", "error": error} if anthropic else {"error": error})
                     return
+                if mode.startswith("wait:"):
+                    time.sleep(float(mode.partition(":")[2]))
                 tokens = LONG_COMPLETION_TOKENS if mode == "long" else COMPLETION_TOKENS
                 if not body.get("stream"):
                     model = str(body.get("model"))

@@ -83,3 +83,9 @@ async def test_asking_for_the_embedding_classifier_without_its_extra_fails_at_st
     with pytest.raises(EmbeddingUnavailable, match=INSTALL_HINT.replace(".", r"\.")):
         async with LifespanManager(make_app(settings)):
             pass
+
+
+def test_heuristic_ties_go_to_the_type_listed_first() -> None:
+    result = clf.classify(conversation([{"role": "user", "content": "story or code"}]))
+    # "story" (creative_writing, 2) and "code" (code_generation, 2) tie at 6.0 each, above general.
+    assert result.task_type is TaskType.CODE_GENERATION

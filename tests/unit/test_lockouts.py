@@ -19,6 +19,7 @@ from src.router.catalog import load_catalog
 from src.router.ledger import Ledger
 from src.router.rules import Budget, BudgetScope, Period
 from src.router.settings import Settings
+from src.router.spend_store import SqliteSpendStore
 from src.router.sse import Relay
 from tests.support.openai_stub import StubUpstream
 from tests.support.router_harness import running_router
@@ -73,15 +74,19 @@ async def test_reservations_from_an_earlier_day_do_not_count_in_the_new_one(tmp_
     now = [datetime(2026, 3, 1, 23, 59, 50, tzinfo=UTC).timestamp()]
     daily = Budget(name="d", scope=BudgetScope.MODEL, target="claude-sonnet", period=Period.DAILY, limit_usd=1.0)
     tracker = BudgetTracker(
-        load_catalog(settings.litellm_config), lambda: (daily,), Ledger(tmp_path / "l.sqlite3"), clock=lambda: now[0]
+        load_catalog(settings.litellm_config),
+        lambda: (daily,),
+        SqliteSpendStore(Ledger(tmp_path / "l.sqlite3"), clock=lambda: now[0]),
+        clock=lambda: now[0],
     )
     await tracker.open()
     try:
-        assert not isinstance(tracker.reserve("claude-sonnet", 0.9), str)  # then leaked: never settled
+        assert not isinstance(await tracker.reserve("claude-sonnet", 0.9), str)  # then leaked: never settled
+        await tracker.refresh()  # what /v1/budget does first
         assert tracker.report()["budgets"][0]["in_flight_usd"] == pytest.approx(0.9)
         now[0] += 20  # midnight UTC passes
         assert tracker.report()["budgets"][0]["in_flight_usd"] == 0
-        assert not isinstance(tracker.reserve("claude-sonnet", 0.9), str)
+        assert not isinstance(await tracker.reserve("claude-sonnet", 0.9), str)
     finally:
         await tracker.close()
 

@@ -119,3 +119,32 @@ def test_a_load_condition_sends_code_generation_to_claude_when_the_gpu_is_busy()
 def test_a_pinned_model_is_used_as_named() -> None:
     d = decide(RequestFeatures("claude-opus", Classification(TaskType.GENERAL, 0.5, "heuristic"), 1), RulesFile(), {})
     assert (d.model, d.rule) == ("claude-opus", "pinned")
+
+
+FLOORED = RulesFile(
+    default=DefaultRoute(model="local-small", reason="free local model"),
+    min_confidence=0.6,
+    rules=(
+        Rule(task_type=TaskType.ARCHITECTURE_DESIGN, model="claude-opus"),
+        Rule(model="claude-sonnet", when=(Condition(signal=Signal.INPUT_TOKENS, gt=50_000),), name="long"),
+    ),
+)
+ALL_UP = {m: ModelState(True) for m in MODELS}
+
+
+def test_a_guess_below_the_confidence_floor_takes_the_default_chain_and_the_decision_says_why() -> None:
+    d = decide(features(TaskType.ARCHITECTURE_DESIGN, confidence=0.41), FLOORED, ALL_UP)
+    assert d.model == "local-small" and d.rule == "default"
+    assert "confidence 0.41 for architecture_design is below min_confidence 0.6" in d.reason
+    assert d.explain()["signals"]["low_confidence"] == {"confidence": 0.41, "min_confidence": 0.6}
+
+
+def test_a_guess_at_the_floor_and_an_explicit_hint_use_the_task_rule() -> None:
+    assert decide(features(TaskType.ARCHITECTURE_DESIGN, confidence=0.6), FLOORED, ALL_UP).model == "claude-opus"
+    hinted = features(TaskType.ARCHITECTURE_DESIGN, source="header", confidence=0.3)
+    assert decide(hinted, FLOORED, ALL_UP).model == "claude-opus"
+
+
+def test_below_the_floor_rules_without_a_task_type_still_apply() -> None:
+    d = decide(features(TaskType.ARCHITECTURE_DESIGN, confidence=0.2, tokens=60_000), FLOORED, ALL_UP)
+    assert d.model == "claude-sonnet" and d.rule == "long"

@@ -71,6 +71,8 @@ def test_unknown_keys_are_refused() -> None:
         ({"signal": "backend_queue", "gt": 8}, "needs `model:`"),
         ({"signal": "cpu_ratio", "gt": 0.5, "model": "local-small"}, "takes no `model:`"),
         ({"signal": "gpu_temperature", "gt": 80}, "gpu_utilization_ratio"),
+        ({"signal": "confidence", "ge": 80}, "confidence is between 0 and 1; ge: 80"),
+        ({"signal": "confidence", "lt": -0.1}, "confidence is between 0 and 1; lt: -0.1"),
     ],
 )
 def test_bad_conditions_say_what_is_wrong(cond: dict[str, object], fragment: str) -> None:
@@ -116,3 +118,25 @@ def test_a_huge_file_is_refused_by_size(tmp_path: Path) -> None:
     big.write_text("rules: []\n" + "# padding\n" * 200_000)
     with pytest.raises(ConfigError, match="larger than"):
         load_rules(big)
+
+
+@pytest.mark.parametrize("value", [1.5, -0.2, "high"])
+def test_a_confidence_floor_outside_zero_to_one_names_the_key_and_the_value(value: object) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_rules({"min_confidence": value, "rules": []}, source="r.yaml")
+    msg = str(info.value)
+    assert "r.yaml" in msg and "min_confidence" in msg and str(value) in msg
+
+
+def test_a_confidence_floor_and_a_confidence_condition_load() -> None:
+    rules = parse_rules(
+        {
+            "min_confidence": 0.55,
+            "rules": [
+                {"task_type": "code_review", "model": "claude-sonnet", "when": [{"signal": "confidence", "ge": 0.8}]}
+            ],
+        },
+        source="r.yaml",
+    )
+    assert rules.min_confidence == 0.55
+    assert rules.rules[0].when[0].describe() == "confidence >= 0.8"

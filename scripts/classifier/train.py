@@ -1,0 +1,220 @@
+"""Train the learned task classifier (multinomial logistic regression, numpy, deterministic).
+
+    python -m scripts.classifier.train [--data FILE] [--out data/classifier/model.npz]
+    python -m scripts.classifier.train --cross-source      # hold out whole sources, report
+
+FILE is the training set built by `scripts.classifier.build_data` (see data/classifier/SOURCES.md
+for where it is kept). Same data, same artefact: a fixed seed, a fixed order of examples and
+batches, and only order-preserving numpy reductions.
+
+The temperature that calibrates the confidence is fitted on a slice of the training sources
+held back from the weights (a tenth of the rows, chosen by a fixed hash of their position), then
+the weights are trained again on everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from src.router.learned_classifier import BITS, DEFAULT_MODEL_PATH, features, save_model
+from src.router.tasks import TASK_TYPES
+
+SEED = 16
+EPOCHS = 8
+BATCH = 256
+LR = 100.0
+L2 = 1e-6
+DEFAULT_DATA = [
+    Path(__file__).resolve().parents[3] / "shared" / "classifier" / "train.jsonl.gz",
+    Path.home() / ".cache" / "multi-llm" / "classifier" / "train.jsonl.gz",
+]
+K = len(TASK_TYPES)
+F = 1 << BITS
+
+
+def load_rows(path: Path) -> list[dict[str, str]]:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+class Matrix:
+    """Rows as (indices, scale): the sparse design matrix, built once."""
+
+    def __init__(self, rows: list[dict[str, str]]) -> None:
+        idx, vals, ptr = [], [], [0]
+        for row in rows:
+            i, v = features(row["user"], row["system"])
+            idx.append(i)
+            vals.append(v)
+            ptr.append(ptr[-1] + len(i))
+        self.indices = np.concatenate(idx).astype(np.int32)
+        self.vals = np.concatenate(vals).astype(np.float32)
+        self.ptr = np.array(ptr, dtype=np.int64)
+        self.y = np.array([TASK_TYPES.index(r["label"]) for r in rows], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def batch(
+        self, rows: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """Indices of the rows' features, the batch-local row of each, and each feature's value."""
+        starts, ends = self.ptr[rows], self.ptr[rows + 1]
+        lengths = ends - starts
+        idx = np.concatenate([self.indices[a:b] for a, b in zip(starts, ends, strict=True)])
+        vals = np.concatenate([self.vals[a:b] for a, b in zip(starts, ends, strict=True)])
+        owner = np.repeat(np.arange(len(rows)), lengths)
+        return idx, owner, vals
+
+
+def _logits(
+    w: npt.NDArray[np.float32], b: npt.NDArray[np.float32], idx: Any, owner: Any, vals: Any, n: int
+) -> npt.NDArray[np.float32]:
+    z = np.zeros((n, K), dtype=np.float32)
+    # Sum each row's weighted features: rows' features are contiguous, so reduceat does it in order.
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]) if len(owner) else np.zeros(0, dtype=np.int64)
+    sums = (
+        np.add.reduceat(w[idx] * vals[:, None], starts, axis=0) if len(starts) else np.zeros((0, K), dtype=np.float32)
+    )
+    z[owner[starts]] = sums
+    result: npt.NDArray[np.float32] = z + b
+    return result
+
+
+def softmax(z: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    out: npt.NDArray[Any] = e / e.sum(axis=1, keepdims=True)
+    return out
+
+
+def fit(
+    m: Matrix, rows: npt.NDArray[np.int64], epochs: int = EPOCHS
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    rng = np.random.default_rng(SEED)
+    w = np.zeros((F, K), dtype=np.float32)
+    b = np.zeros(K, dtype=np.float32)
+    counts = np.bincount(m.y[rows], minlength=K).astype(np.float32)
+    class_weight = (counts.sum() / np.maximum(counts, 1) / K).astype(np.float32)  # every type weighs the same
+    steps = epochs * ((len(rows) + BATCH - 1) // BATCH)
+    step = 0
+    for _ in range(epochs):
+        order = rows[rng.permutation(len(rows))]
+        for start in range(0, len(order), BATCH):
+            batch = order[start : start + BATCH]
+            idx, owner, vals = m.batch(batch)
+            z = _logits(w, b, idx, owner, vals, len(batch))
+            g = softmax(z)
+            g[np.arange(len(batch)), m.y[batch]] -= 1.0
+            g *= class_weight[m.y[batch]][:, None] / len(batch)
+            lr = LR * (1.0 - step / steps)  # linear decay, as fastText does
+            step += 1
+            contrib = g[owner] * vals[:, None]
+            for k in range(K):
+                w[:, k] -= lr * np.bincount(idx, weights=contrib[:, k], minlength=F).astype(np.float32)
+            w *= np.float32(1.0 - lr * L2)
+            b -= lr * g.sum(axis=0)
+    return w, b
+
+
+def predict(m: Matrix, w: Any, b: Any, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+    out = []
+    for start in range(0, len(rows), 1024):
+        batch = rows[start : start + 1024]
+        idx, owner, vals = m.batch(batch)
+        out.append(_logits(w, b, idx, owner, vals, len(batch)))
+    return np.concatenate(out)
+
+
+def fit_temperature(z: npt.NDArray[np.float32], y: npt.NDArray[np.int64]) -> float:
+    best, best_nll = 1.0, float("inf")
+    for t in np.round(np.arange(0.3, 10.01, 0.05), 2):
+        p = softmax(z.astype(np.float64) / t)
+        nll = float(-np.log(p[np.arange(len(y)), y] + 1e-12).mean())
+        if nll < best_nll:
+            best, best_nll = float(t), nll
+    return best
+
+
+def macro_f1(y: Any, pred: Any) -> tuple[float, dict[str, float]]:
+    f1 = {}
+    for k, name in enumerate(TASK_TYPES):
+        tp = int(((pred == k) & (y == k)).sum())
+        fp = int(((pred == k) & (y != k)).sum())
+        fn = int(((pred != k) & (y == k)).sum())
+        if tp + fn == 0:
+            continue
+        f1[name] = 2 * tp / max(2 * tp + fp + fn, 1)
+    return sum(f1.values()) / len(f1), f1
+
+
+def group_of(source: str) -> str:
+    """The collection a row came from, agent wrapping aside: a T0 or FLAN data set ("t0:xsum",
+    "flan:wmt16_translate"), CoNaLa, GSM8K, ..., or one family of this project's phrasings."""
+    return source.split("+")[0]
+
+
+def cross_source(rows: list[dict[str, str]], m: Matrix, folds: int = 4) -> dict[str, Any]:
+    """Train on some collections, test on the others: each row's collection is in one fold."""
+    import zlib
+
+    groups = [group_of(r["source"]) for r in rows]
+    fold = np.array([zlib.crc32(g.encode()) % folds for g in groups])
+    pred = np.full(len(rows), -1)
+    for f in range(folds):
+        train, test = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+        w, b = fit(m, train)
+        pred[test] = predict(m, w, b, test).argmax(axis=1)
+        print(f"fold {f}: held out {sorted({groups[i] for i in test})}", file=sys.stderr)
+    score, per_type = macro_f1(m.y, pred)
+    by_group = {}
+    for g in sorted(set(groups)):
+        sel = np.array([x == g for x in groups])
+        by_group[g] = {"n": int(sel.sum()), "accuracy": round(float((pred[sel] == m.y[sel]).mean()), 3)}
+    return {"macro_f1": round(score, 4), "f1": {k: round(v, 4) for k, v in per_type.items()}, "by_source": by_group}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH)
+    parser.add_argument("--epochs", type=int, default=EPOCHS, help="passes over the data (a small set needs more)")
+    parser.add_argument("--cross-source", action="store_true", help="hold out whole sources and report; writes nothing")
+    args = parser.parse_args(argv)
+    data = args.data or next((p for p in DEFAULT_DATA if p.exists()), None)
+    if data is None or not data.exists():
+        print(f"training data not found: {args.data or ' or '.join(map(str, DEFAULT_DATA))}", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    rows = load_rows(data)
+    m = Matrix(rows)
+    print(f"{len(rows)} rows, {len(m.indices):,} features, built in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    if args.cross_source:
+        print(json.dumps(cross_source(rows, m), indent=1))
+        return 0
+    every = np.arange(len(m), dtype=np.int64)
+    held = (every * 2654435761 % 10) == 0
+    w, b = fit(m, every[~held], args.epochs)
+    z = predict(m, w, b, every[held])
+    temperature = fit_temperature(z, m.y[held])
+    print(f"temperature {temperature} (on {int(held.sum())} held-back rows)", file=sys.stderr)
+    w, b = fit(m, every, args.epochs)
+    import hashlib
+
+    meta = {"data_sha256": hashlib.sha256(data.read_bytes()).hexdigest(), "rows": str(len(rows))}
+    save_model(args.out, w, b, temperature, meta)
+    print(f"wrote {args.out} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

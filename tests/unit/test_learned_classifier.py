@@ -1,0 +1,292 @@
+"""The learned classifier (the default for `auto`): what it answers, what it reads, where it falls back."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from structlog.testing import capture_logs
+
+from src.router.evaluate import load_examples, long_agent_conversation, score
+from src.router.features import conversation
+from src.router.learned_classifier import DEFAULT_MODEL_PATH, LearnedClassifier, ModelUnavailable
+from src.router.tasks import TaskType
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures"
+clf = LearnedClassifier.load()
+
+
+def classify(user: str, system: str | None = None) -> TaskType:
+    msgs = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]
+    return clf.classify(conversation(msgs)).task_type
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Is the following tweet positive or negative: 'worst flight of my life'", TaskType.SENTIMENT),
+        ("Categorize each support email as refund, shipping or other.", TaskType.CLASSIFICATION),
+        ("Extract every company name and the amount from this press release.", TaskType.EXTRACTION),
+        ("Summarize the following changelog for our users.", TaskType.SUMMARIZATION),
+        ("Translate 'see you tomorrow' into German.", TaskType.TRANSLATION),
+        ("Write a Python function that parses ISO dates and returns datetime objects.", TaskType.CODE_GENERATION),
+        ("Please review this pull request and point out any bugs.", TaskType.CODE_REVIEW),
+        ("Design a system that ingests 1M events per second; discuss the trade-offs.", TaskType.ARCHITECTURE_DESIGN),
+        ("Solve for y: 2y - 4 = 10", TaskType.MATH_REASONING),
+        ("Write a poem about a tired robot.", TaskType.CREATIVE_WRITING),
+        ("What's a good name for a golden retriever?", TaskType.GENERAL),
+    ],
+)
+def test_plain_requests_get_their_type(text: str, expected: TaskType) -> None:
+    assert classify(text) is expected
+
+
+def test_a_task_written_only_into_the_system_prompt_counts() -> None:
+    review = "The battery died after two days and support never answered."
+    assert classify(review, "Label the sentiment of each customer review as positive or negative.") is (
+        TaskType.SENTIMENT
+    )
+    assert classify(review, "Translate every message you receive into French.") is TaskType.TRANSLATION
+
+
+def claude_code_request(task: str) -> list[dict[str, Any]]:
+    """Claude Code's recorded request (Anthropic format) as OpenAI messages, its task replaced.
+
+    The recording cut each long text part (it says so: "…[cut here; N characters]"); a
+    `<system-reminder>` part lost its closing tag that way, so it is put back.
+    """
+    body = json.loads((FIXTURES / "claude_code_request_1.json").read_text())["body"]
+    system = "\n".join(s["text"] for s in body["system"])
+    messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
+    for m in body["messages"]:
+        parts = [dict(p) for p in m["content"]] if isinstance(m["content"], list) else m["content"]
+        if m["role"] == "user" and isinstance(parts, list):
+            for p in parts:
+                if p["text"].startswith("<system-reminder>") and "</system-reminder>" not in p["text"]:
+                    p["text"] += "\n</system-reminder>"
+            assert parts[-1]["text"] == "Fix the bug in calc.py"  # the recorded task
+            parts[-1]["text"] = task
+        messages.append({"role": m["role"], "content": parts})
+    return messages
+
+
+def recorded_request(agent: str, task: str) -> list[dict[str, Any]]:
+    """One of an agent's real requests (recorded from its CLI against a capturing endpoint,
+    `tests/fixtures/<agent>_requests.jsonl`), found by the task it was run with."""
+    for line in (FIXTURES / f"{agent}_requests.jsonl").read_text().splitlines():
+        messages: list[dict[str, Any]] = json.loads(line)["messages"]
+        if any(m["role"] == "user" and task in json.dumps(m["content"]) for m in messages):
+            return messages
+    raise AssertionError(f"no recorded {agent} request for {task!r}")
+
+
+def aider_request(task: str) -> list[dict[str, Any]]:
+    return recorded_request("aider", task)
+
+
+@pytest.mark.parametrize(
+    ("task", "expected"),
+    [
+        ("Fix the bug in calc.py", TaskType.CODE_GENERATION),
+        ("Review calc.py for bugs and security problems; do not change anything.", TaskType.CODE_REVIEW),
+        ("Summarize what this repository does in three sentences.", TaskType.SUMMARIZATION),
+        (
+            "Design the architecture for splitting this app into services, with the trade-offs.",
+            (TaskType.ARCHITECTURE_DESIGN),
+        ),
+        ("Translate the README into Spanish.", TaskType.TRANSLATION),
+    ],
+)
+def test_in_claude_codes_real_request_the_type_follows_the_users_task(task: str, expected: TaskType) -> None:
+    messages = claude_code_request(task)
+    assert "Claude Agent SDK" in messages[0]["content"] and len(messages) == 3  # system, reminders+task, env
+    assert clf.classify(conversation(messages)).task_type is expected
+
+
+@pytest.mark.parametrize(
+    ("task", "expected"),
+    [
+        ("Review calc.py for bugs; do not change it.", TaskType.CODE_REVIEW),
+        ("Fix the bug in calc.py", TaskType.CODE_GENERATION),
+        ("Summarize what calc.py does in two sentences.", TaskType.SUMMARIZATION),
+    ],
+)
+def test_in_aiders_real_requests_the_type_follows_the_users_task(task: str, expected: TaskType) -> None:
+    messages = aider_request(task)
+    assert messages[0]["role"] == "system" and "expert software developer" in messages[0]["content"]
+    assert len(messages) > 8  # Aider's example conversation and closing reminder are there
+    assert clf.classify(conversation(messages)).task_type is expected
+
+
+@pytest.mark.parametrize(
+    ("agent", "task", "expected"),
+    [
+        ("openhands", "Review calc.py for bugs and report them; do not modify any file.", TaskType.CODE_REVIEW),
+        ("openhands", "Fix the bug in calc.py: add() subtracts instead of adding.", TaskType.CODE_GENERATION),
+        ("openhands", "Write a short summary of what calc.py provides, in two sentences.", TaskType.SUMMARIZATION),
+        ("cline", "Review calc.py for bugs and report them; do not modify any file.", TaskType.CODE_REVIEW),
+        ("cline", "Fix the bug in calc.py: add() subtracts instead of adding.", TaskType.CODE_GENERATION),
+    ],
+)
+def test_in_openhands_and_cline_real_requests_the_type_follows_the_users_task(
+    agent: str, task: str, expected: TaskType
+) -> None:
+    messages = recorded_request(agent, task)
+    assert messages[0]["role"] == "system" and len(json.dumps(messages[0]["content"])) > 4000
+    assert clf.classify(conversation(messages)).task_type is expected
+
+
+def test_a_long_agent_request_is_read_in_a_bounded_window() -> None:
+    result = clf.classify(conversation(long_agent_conversation(tokens=4096)))
+    assert result.task_type is TaskType.CODE_GENERATION and result.source == "learned"
+    huge = [{"role": "user", "content": "Summarize this.\n" + "lorem ipsum dolor " * 200_000 + "\nin two sentences"}]
+    assert clf.classify(conversation(huge)).task_type is TaskType.SUMMARIZATION
+
+
+def test_the_confidence_is_a_probability_and_the_runner_up_is_named() -> None:
+    result = clf.classify(conversation([{"role": "user", "content": "Write a haiku about rain."}]))
+    assert 0.5 < result.confidence <= 1.0
+    assert result.matched[0].startswith("p=") and result.matched[1].startswith("next ")
+
+
+def test_the_hand_written_evaluation_set_stays_a_regression_check() -> None:
+    # Measured 0.75 for the shipped artefact (docs/classifier_eval.md); the heuristic scores higher
+    # here because its lexicon was written with this set in view. A retrained artefact may not fall
+    # below this floor unnoticed.
+    examples = load_examples(REPO / "benchmarks" / "task_eval" / "task_eval.jsonl")
+    assert score(clf, examples).macro_f1 >= 0.70
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [(None, "No such file"), (b"not a zip file", "model.npz: "), (b"PK\x03\x04" + b"\x00" * 40, "model.npz: ")],
+)
+def test_a_missing_or_corrupt_artefact_is_refused_with_the_reason(
+    tmp_path: Path, content: bytes | None, reason: str
+) -> None:
+    path = tmp_path / "model.npz"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ModelUnavailable, match=reason):
+        LearnedClassifier.load(path)
+
+
+def test_an_artefact_of_the_wrong_shape_is_refused(tmp_path: Path) -> None:
+    with np.load(DEFAULT_MODEL_PATH) as z:
+        parts = dict(z)
+    parts["weights"] = parts["weights"][:1000]
+    np.savez(tmp_path / "model.npz", **parts)
+    with pytest.raises(ModelUnavailable, match="not a 18-bit model"):
+        LearnedClassifier.load(tmp_path / "model.npz")
+
+
+async def test_the_router_uses_the_learned_classifier_by_default_and_the_heuristic_if_the_artefact_is_bad(
+    tmp_path: Path,
+) -> None:
+    from tests.support.router_harness import in_process, make_app, write_configs
+
+    settings = write_configs(tmp_path, "http://127.0.0.1:9")
+    assert settings.classifier == "learned"
+    body = {"model": "auto", "messages": [{"role": "user", "content": "Write a limerick about a cat."}]}
+    async with in_process(make_app(settings)) as client:
+        routed = (await client.post("/v1/route", json=body)).json()
+    assert routed["signals"]["classifier"]["source"] == "learned"
+    assert routed["task_type"] == "creative_writing"
+
+    (tmp_path / "broken.npz").write_bytes(b"\x00" * 64)
+    broken = settings.model_copy(update={"classifier_model": tmp_path / "broken.npz"})
+    with capture_logs() as logs:
+        async with in_process(make_app(broken)) as client:
+            routed = (await client.post("/v1/route", json=body)).json()
+    assert routed["signals"]["classifier"]["source"] == "heuristic"
+    fallback = [e for e in logs if e["event"] == "classifier_fallback"]
+    assert fallback and fallback[0]["using"] == "heuristic" and "broken.npz" in fallback[0]["reason"]
+
+
+DETERMINISM = """
+import json, sys
+from src.router.classifier import HeuristicClassifier
+from src.router.evaluate import load_examples
+from src.router.features import conversation
+from src.router.learned_classifier import LearnedClassifier
+examples = load_examples(__import__("pathlib").Path("benchmarks/task_eval/task_eval.jsonl"))
+extra = [[{"role": "user", "content": t}] for t in sys.argv[1:]]
+out = {}
+for name, clf in (("heuristic", HeuristicClassifier()), ("learned", LearnedClassifier.load())):
+    out[name] = [
+        [c.task_type.value, c.confidence, list(c.matched)]
+        for c in (clf.classify(conversation(m)) for m in [e.messages for e in examples] + extra)
+    ]
+print(json.dumps(out))
+"""
+# Requests whose heuristic cue scores tie (equal sums for two types), where set and dict order decided.
+TIES = ["review the design", "translate the summary", "classify this poem", "extract the sentiment", "story or code"]
+
+
+def test_the_same_request_gets_the_same_type_in_every_process_whatever_the_hash_seed() -> None:
+    runs = []
+    for seed in ("0", "1", "2", "12345"):
+        out = subprocess.run(
+            [sys.executable, "-c", DETERMINISM, *TIES],
+            cwd=REPO,
+            env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        runs.append(json.loads(out.stdout))
+    assert all(r == runs[0] for r in runs[1:])
+    assert len(runs[0]["learned"]) == len(load_examples(REPO / "benchmarks/task_eval/task_eval.jsonl")) + len(TIES)
+
+
+def test_training_is_deterministic_and_offline(tmp_path: Path) -> None:
+    """`make train-classifier` runs this module; the same data must give the same artefact bytes."""
+    import gzip
+
+    rows = []
+    for e in load_examples(REPO / "benchmarks" / "task_eval" / "task_eval.jsonl"):
+        conv = conversation(e.messages)
+        rows.append({"system": conv.system, "user": conv.latest_user, "label": e.label, "source": e.kind})
+    data = tmp_path / "train.jsonl.gz"
+    with gzip.open(data, "wt") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in rows)
+    artefacts = []
+    for run in ("a", "b"):
+        out = tmp_path / run / "model.npz"
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "scripts.classifier.train",
+                "--data",
+                str(data),
+                "--out",
+                str(out),
+                "--epochs",
+                "60",
+            ],
+            cwd=REPO,
+            env={"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": (run == "a" and "1") or "2"},
+            capture_output=True,
+            timeout=300,
+            check=True,
+        )
+        artefacts.append(out.read_bytes())
+    assert artefacts[0] == artefacts[1]
+    trained = LearnedClassifier.load(tmp_path / "a" / "model.npz")
+    # It learned something from 177 rows: most of its own training rows come back with their label.
+    hits = sum(
+        trained.classify(
+            conversation([{"role": "system", "content": r["system"]}, {"role": "user", "content": r["user"]}])
+        ).task_type.value
+        == r["label"]
+        for r in rows
+    )
+    assert hits > 0.8 * len(rows)
