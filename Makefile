@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.run-$(shell cat requirements.lock | sha256sum | cut -c1-12)
 DEV_STAMP := $(VENV)/.dev-$(shell cat requirements-dev.lock | sha256sum | cut -c1-12)
 
-.PHONY: run test test-fast setup setup-tests install install-dev check bench clean lock train-classifier eval-classifier
+.PHONY: run test test-fast setup setup-tests agents install install-dev check bench clean lock train-classifier eval-classifier
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ test-fast: install-dev setup-tests
 
 setup-tests: install
 	$(PY) -m src.stack setup --tests
+
+## agents: install the coordinator's agents (Aider, Cline, OpenHands, Claude Code), pinned, into ~/.cache/multi-llm/tools
+agents: install
+	$(PY) -m src.agents.tools
 
 ## bench: every path side by side (~8 min); writes docs/benchmarks.md and benchmarks/results/latest.json
 bench: install-dev setup-tests

@@ -1,46 +1,58 @@
 """The coordinator: a task card through five steps, each an assignment to a role bound to an agent.
 
-    plan (router, strong model) -> implement (OpenHands) -> refine (Aider) -> fix (Cline)
-    -> review (router, strong model)
+    plan (Claude Code) -> implement (OpenHands) -> refine (Aider) -> fix (Cline) -> review (Claude Code)
 
-Each task works in its own git worktree and branch. Every handoff is a validated message
-appended to the journal *before* it takes effect; `resume` continues from the journal after a
-crash or kill -9 without repeating a finished step (an interrupted step is reset to its base
-commit and run again as attempt 2). Success is judged from the repository and the agent's own
-output, never from an exit code alone: a code step that changes nothing fails with
-`no_changes`. Each step calls the router with its own key, so the router's ledger knows each
-step's tokens and cost.
+Plan and review fall back to a router-only step when Claude Code is not installed or the router
+has no `/v1/messages`. Each task works in its own git worktree and branch (`mllm/<task>`), in the
+coordinator's work folder (`workspace.py`), never inside the user's repository. Every handoff is
+a validated message appended to the journal *before* it takes effect; `resume` continues from the
+journal after a crash or kill -9 without repeating a finished step (an interrupted step is reset
+to its base commit and run again as attempt 2). Only the agent's change to the user's files is
+committed — never the agents' own files, never a key. A step is judged (`judge.py`) from the
+repository and from the router's ledger under the step's own key, never from an exit code alone.
 
     python -m src.agents.agent_coordinator run templates/task_card.md
     python -m src.agents.agent_coordinator status
     python -m src.agents.agent_coordinator resume TASK
     python -m src.agents.agent_coordinator cancel TASK
     python -m src.agents.agent_coordinator nightly QUEUE_DIR
+
+Settings: ROUTER_URL (default http://127.0.0.1:5000), COORDINATOR_DIR (the work folder; default
+var/coordinator in this project), COORDINATOR_REVIEW_WINDOW (tokens the reviewing model can take;
+default 8192, the embedded model's window).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import shlex
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
+from src.agents.diffs import CHARS_PER_TOKEN, bound_diff, diff_budget_chars
 from src.agents.drivers import builtin_drivers
 from src.agents.drivers.base import AgentDriver, AgentOutcome, StepContext
-from src.agents.git_worktree import change_since, commit_all, ensure_worktree, git, head
+from src.agents.git_worktree import (
+    SecretInChange,
+    change_since,
+    commit_all,
+    committed_keys,
+    ensure_worktree,
+    head,
+    reset_to,
+)
 from src.agents.journal import Journal
+from src.agents.judge import judge
 from src.agents.process import ProcessRunner, SubprocessRunner
-from src.agents.report import write_reports
-from src.agents.task_card import ROLES, TaskCard, load_card, parse_card
+from src.agents.report import StepReport, TaskReport
+from src.agents.router_client import UsageFetcher, messages_api, router_usage, usage_since
+from src.agents.secrets import known_secrets, scrubbed_env
+from src.agents.task_card import DEFAULT_AGENTS, FALLBACK_AGENT, ROLES, TaskCard, card_text
+from src.agents.workspace import WorkFolder, check_outside, repo_root
 from src.protocols.llm_protocol import (
     Artifact,
-    ErrorInfo,
     Limits,
     Message,
     MsgType,
@@ -52,8 +64,11 @@ from src.protocols.llm_protocol import (
 from src.router.core import task_keys
 
 COORDINATOR = "coordinator"
-CODE_ROLES = ("implement", "refine", "fix")
 LOG_CAP = 4000  # characters of an agent's log kept inline in a message
+PLAN_CAP = 4000  # characters of a planner's or reviewer's answer kept in the journal
+PLAN_IN_INSTRUCTION = 1500  # characters of the plan each later step gets: it rides in every prompt
+DROPPED = ("no_changes", "no_model_calls")  # a step that failed so leaves nothing on the branch
+REVIEW_RESERVED_TOKENS = 3500  # a reviewer's system prompt and tools (Claude Code's are ~2k) and its answer
 
 
 def task_key(
@@ -72,91 +87,49 @@ def task_key(
     return task_keys.mint(key, task, role, models=models, max_cost_usd=max_cost_usd, ttl_s=ttl_s)
 
 
-@dataclass
-class StepReport:
-    role: str
-    agent: str
-    state: TaskState
-    attempt: int
-    summary: str
-    files: list[str] = field(default_factory=list)
-    commits: int = 0
-    usage: Usage = field(default_factory=Usage)
-    error: ErrorInfo | None = None
-    verdict: str | None = None
-
-
-@dataclass
-class TaskReport:
-    task: str
-    title: str
-    state: TaskState
-    branch: str
-    steps: list[StepReport]
-    diff: str = ""
-    tests: str | None = None
-
-
-UsageFetcher = Callable[[str], Usage]
-
-
-def router_usage(router_url: str) -> UsageFetcher:
-    """Per-step usage from the router's ledger (GET /v1/usage?task_key=...)."""
-
-    def fetch(key: str) -> Usage:
-        try:
-            router_key = task_keys.router_key_from_env(os.environ)
-            claims = task_keys.read(key)
-            resp = httpx.get(
-                f"{router_url.rstrip('/')}/v1/usage",
-                params={"task_key": claims.attribution if claims else key},
-                headers={"Authorization": f"Bearer {router_key}"} if router_key else {},
-                timeout=10,
-            )
-            data = resp.json() if resp.status_code == 200 else {}
-        except httpx.HTTPError:
-            data = {}
-        return Usage(
-            prompt_tokens=int(data.get("prompt_tokens", 0)),
-            completion_tokens=int(data.get("completion_tokens", 0)),
-            cost_usd=float(data.get("cost_usd", 0.0)),
-            requests=int(data.get("requests", 0)),
-        )
-
-    return fetch
-
-
 class Coordinator:
     def __init__(
         self,
         journal: Journal,
         *,
         router_url: str,
-        workdir: Path,
+        work: WorkFolder,
         runner: ProcessRunner | None = None,
         drivers: Mapping[str, AgentDriver] | None = None,
         usage: UsageFetcher | None = None,
+        anthropic_api: Callable[[str], str | None] | None = None,
+        review_window_tokens: int = 8192,
         progress: Callable[[str], None] = lambda line: print(line, flush=True),
     ) -> None:
         self.journal = journal
         self.router_url = router_url.rstrip("/")
-        self.workdir = workdir
+        self.work = work
         self.runner = runner or SubprocessRunner()
         self.drivers = dict(drivers or builtin_drivers())
         self.usage = usage or router_usage(self.router_url)
+        self._anthropic_api = anthropic_api or (lambda key: messages_api(self.router_url, key)())
+        self._anthropic_problem: dict[str, str | None] = {}
+        self.review_window_tokens = review_window_tokens
         self.progress = progress
 
     # -- entry points ---------------------------------------------------------------------------
-    def submit(self, card: TaskCard, card_text: str) -> None:
-        self.journal.add_task(card.task, card_text)
+    def prepare(self, card: TaskCard, *, cwd: Path | None = None, source: str = "card") -> TaskCard:
+        """The card with its repository made absolute (the top of its git repository), checked
+        against the work folder. Raises WorkspaceError."""
+        repo = repo_root(card.repo, cwd, source=source)
+        check_outside(self.work, repo)
+        return card.model_copy(update={"repo": str(repo)})
+
+    def submit(self, card: TaskCard) -> None:
+        self.journal.add_task(card.task, card_text(card))
 
     def run(self, card: TaskCard) -> TaskReport:
         state = self.journal.task_state(card.task)
         if state is not None and state.terminal:
             self.progress(f"[{card.task}] already {state.value}")
             return self.report(card)
-        repo = Path(card.repo).resolve()
-        worktree, branch = ensure_worktree(repo, self.workdir / "worktrees", card.task, card.base_ref)
+        repo = Path(card.repo)
+        worktree, branch = ensure_worktree(repo, self.work.worktree(card.task), card.task, card.base_ref)
         for role in ROLES:
             if self.journal.task_state(card.task) is TaskState.CANCELED:
                 self.progress(f"[{card.task}] canceled; stopping before {role}")
@@ -172,16 +145,34 @@ class Coordinator:
         )
         self.journal.set_task_state(task, TaskState.CANCELED)
 
+    def agent_for(self, card: TaskCard, role: str) -> tuple[str, str]:
+        """The agent for a role, and why the default was not used (or ""). Claude Code, the
+        default planner and reviewer, needs its CLI and the router's /v1/messages; without
+        either the router-only step stands in. A card that names an agent gets that agent."""
+        if role in card.agents:
+            return card.agents[role], ""
+        agent = DEFAULT_AGENTS[role]
+        if agent != "claude":
+            return agent, ""
+        driver = self.drivers.get(agent)
+        why = "no Claude Code driver" if driver is None else driver.missing()
+        if why is None:
+            key = task_key(card.task, role)
+            if key not in self._anthropic_problem:
+                self._anthropic_problem[key] = self._anthropic_api(key)
+            why = self._anthropic_problem[key]
+        return (FALLBACK_AGENT, f"Claude Code not used: {why}") if why else (agent, "")
+
     # -- one step -------------------------------------------------------------------------------
     def _step(self, card: TaskCard, role: str, repo: Path, worktree: Path, branch: str) -> None:
         record = self.journal.step(card.task, role)
         if record.result is not None:
-            self.progress(
-                f"[{card.task}] {role}: done earlier ({record.result.status.value if record.result.status else '?'})"
-                " - not repeated"
-            )
+            done = record.result.status.value if record.result.status else "?"
+            self.progress(f"[{card.task}] {role}: done earlier ({done}) - not repeated")
             return
-        agent = card.agent_for(role)
+        agent, fallback = self.agent_for(card, role)
+        if fallback:
+            self.progress(f"[{card.task}] {role}: {fallback}; using the {agent} step")
         driver = self.drivers.get(agent)
         if record.assignments:
             # Interrupted mid-step (crash, kill -9): back to the step's base, then run it again.
@@ -191,8 +182,7 @@ class Coordinator:
                 if s == role and m.msg_type in (MsgType.TASK_ASSIGNMENT, MsgType.REVIEW_REQUEST)
             ][-1]
             if last.workspace is not None:
-                git(worktree, "reset", "-q", "--hard", last.workspace.base_ref)
-                git(worktree, "clean", "-qfd")
+                reset_to(worktree, last.workspace.base_ref)
         base = head(worktree)
         # The key dies soon after the step's deadline; the card's cost cap is the router's to enforce.
         key = task_key(card.task, role, max_cost_usd=card.max_cost_usd, ttl_s=card.timeout_s + 600)
@@ -203,7 +193,7 @@ class Coordinator:
             to=agent,
             task_ref=card.task,
             attempt=record.assignments + 1,
-            context_refs=[*card.files, *([".mllm/PLAN.md"] if role != "plan" else [])],
+            context_refs=list(card.files),
             instruction=self._instruction(card, role),
             constraints=["Work only inside the repository"],
             expected_output="a review verdict"
@@ -230,13 +220,15 @@ class Coordinator:
         )
         self.progress(f"[{card.task}] {role}: {agent} working (attempt {assignment.attempt})")
 
-        log_dir = self.workdir / "logs" / card.task / f"{role}-{assignment.attempt}"
+        log_dir = self.work.step_logs(card.task, role, assignment.attempt)
         log_dir.mkdir(parents=True, exist_ok=True)
+        before = self.usage(key)
         started = time.monotonic()
         why = f"unknown agent {agent!r} (known: {', '.join(self.drivers)})" if driver is None else driver.missing()
         if driver is None or why:
             outcome = AgentOutcome(False, f"agent unavailable: {why}", "")
         else:
+            diff, note = self._review_diff(card, worktree, assignment.instruction or "") if is_review else ("", "")
             ctx = StepContext(
                 task=card.task,
                 step=role,
@@ -249,28 +241,45 @@ class Coordinator:
                 model=card.model_for(role),
                 timeout_s=card.timeout_s,
                 files=card.files,
-                diff=change_since(worktree, self._task_base(card.task, worktree)).diff if is_review else "",
+                diff=diff,
+                diff_note=note,
+                max_output_tokens=card.max_output_tokens,
             )
             outcome = driver.run(ctx, self.runner)
         (log_dir / "agent.log").write_text(outcome.log)
         if role == "plan" and outcome.report:
-            plan = worktree / ".mllm" / "PLAN.md"
-            plan.parent.mkdir(exist_ok=True)
-            plan.write_text(f"# Plan for {card.task}: {card.title}\n\n{outcome.report.strip()}\n")
-        commit_all(worktree, f"{card.task}: {role} by {agent}")
+            (self.work.task_logs(card.task) / "PLAN.md").write_text(
+                f"# Plan for {card.task}: {card.title}\n\n{outcome.report.strip()}\n"
+            )
+        leaked = self._commit(worktree, base, f"{card.task}: {role} by {agent}", key)
         change = change_since(worktree, base)
-        state, error = self._judge(role, outcome, change.changed)
-        usage = self.usage(key).model_copy(update={"duration_s": round(time.monotonic() - started, 3)})
+        usage = usage_since(before, self.usage(key), duration_s=time.monotonic() - started)
+        state, error = judge(
+            role,
+            outcome,
+            substantive=change.changed,
+            files=change.files,
+            model_calls=usage.requests,
+            leaked=leaked,
+        )
+        if error is not None and error.code in DROPPED and change.stats:
+            # What a step that did no work left (empty files, edits made without a model) is not
+            # kept on the task branch: the next step starts from where this one started.
+            reset_to(worktree, base)
+            error = error.model_copy(update={"message": f"{error.message} (dropped: {', '.join(change.files)})"})
+            change = change_since(worktree, base)
         artifacts = [
             Artifact(kind="log", name=f"{agent}.log", path=str(log_dir / "agent.log"), content=outcome.log[-LOG_CAP:])
         ]
-        if change.changed:
+        if change.stats:
             artifacts += [
-                Artifact(kind="diff", name=f"{role}.diff", content=change.diff),
+                Artifact(kind="diff", name=f"{role}.diff", content=change.diff[: LOG_CAP * 5]),
                 Artifact(kind="commit_range", name=role, ref=f"{change.base}..{change.head}"),
+                *(Artifact(kind="file", name=s.path, content=s.counts) for s in change.stats),
             ]
         if outcome.report:
-            artifacts.append(Artifact(kind="report", name=f"{role}.md", content=outcome.report[:LOG_CAP]))
+            artifacts.append(Artifact(kind="report", name=f"{role}.md", content=outcome.report[:PLAN_CAP]))
+        summary = f"{fallback}; {outcome.summary}" if fallback else outcome.summary
         result = Message(
             msg_type=MsgType.REVIEW_RESULT if is_review else MsgType.TASK_RESULT,
             sender=agent,
@@ -282,38 +291,40 @@ class Coordinator:
             artifacts=artifacts,
             usage=usage,
             error=error,
-            verdict=ReviewVerdict.model_validate(
-                {"decision": outcome.verdict or "request_changes", "summary": outcome.summary}
-            )
+            verdict=ReviewVerdict.model_validate({"decision": outcome.verdict or "request_changes", "summary": summary})
             if is_review
             else None,
         )
         self.journal.append(result, step=role)
+        models = ", ".join(f"{m} x{n}" for m, n in usage.models.items()) or "no model"
         self.progress(
             f"[{card.task}] {role}: {state.value} - {outcome.summary} "
-            f"({len(change.files)} files, {usage.requests} model calls, ${usage.cost_usd:.4f})"
+            f"({len(change.files)} files, {usage.requests} model calls ({models}), ${usage.cost_usd:.4f})"
             + (f" [{error.code}]" if error else "")
         )
 
-    def _judge(self, role: str, outcome: AgentOutcome, changed: bool) -> tuple[TaskState, ErrorInfo | None]:
-        if outcome.timed_out:
-            return TaskState.FAILED, ErrorInfo(code="timeout", message=outcome.summary, retryable=True)
-        if role in CODE_ROLES:
-            if not changed:
-                return TaskState.FAILED, ErrorInfo(
-                    code="no_changes",
-                    message=f"the repository did not change; agent said: {outcome.summary}",
-                    retryable=True,
-                )
-            if not outcome.agent_ok:
-                return TaskState.FAILED, ErrorInfo(code="agent_failed", message=outcome.summary, retryable=True)
-            return TaskState.COMPLETED, None
-        if not outcome.agent_ok:
-            return TaskState.FAILED, ErrorInfo(code="agent_failed", message=outcome.summary, retryable=True)
-        return TaskState.COMPLETED, None
+    def _commit(self, worktree: Path, base: str, message: str, key: str) -> list[str] | None:
+        """Commit the agent's change; if it (or a commit the agent made itself) adds a key,
+        drop the whole step's change and say where the key was."""
+        known = known_secrets(os.environ, key)
+        try:
+            commit_all(worktree, message, known_keys=known)
+            leaked = committed_keys(worktree, base, known_keys=known)
+        except SecretInChange as exc:
+            leaked = exc.findings
+        if leaked:
+            reset_to(worktree, base)
+            return leaked
+        return None
+
+    def _review_diff(self, card: TaskCard, worktree: Path, instruction: str) -> tuple[str, str]:
+        """The task's whole change, cut to fit the reviewing model's window, and what was cut."""
+        change = change_since(worktree, self._task_base(card.task, worktree))
+        reserved = REVIEW_RESERVED_TOKENS + int(len(instruction) / CHARS_PER_TOKEN)
+        bounded = bound_diff(change.diff, diff_budget_chars(self.review_window_tokens, reserved))
+        return bounded.text, bounded.note
 
     def _instruction(self, card: TaskCard, role: str) -> str:
-        plan = "" if role == "plan" else "\n\nThe plan is in .mllm/PLAN.md."
         ask = {
             "plan": "Write the implementation plan for this task.",
             "implement": "Implement this task in the repository.",
@@ -323,7 +334,21 @@ class Coordinator:
         }[role]
         files = f"\n\nFiles: {', '.join(card.files)}" if card.files else ""
         tests = f"\n\nTests: `{card.tests}`" if card.tests else ""
+        plan = ""
+        if role != "plan":
+            text = self._plan(card.task)
+            plan = f"\n\n## Plan\n\n{text}" if text else ""
         return f"{ask}\n\n# {card.title}\n\n{card.body}{files}{tests}{plan}"
+
+    def _plan(self, task: str) -> str:
+        result = self.journal.step(task, "plan").result
+        if result is None or result.status is not TaskState.COMPLETED:
+            return ""
+        plan = next((a.content or "" for a in result.artifacts if a.kind == "report"), "").strip()
+        if len(plan) > PLAN_IN_INSTRUCTION:
+            cut = plan[:PLAN_IN_INSTRUCTION].rsplit("\n", 1)[0]
+            plan = f"{cut}\n[... the plan is cut here; all of it: {self.work.task_logs(task) / 'PLAN.md'}]"
+        return plan
 
     def _task_base(self, task: str, worktree: Path) -> str:
         for step, msg in self.journal.messages(task):
@@ -333,11 +358,16 @@ class Coordinator:
 
     def _finish(self, card: TaskCard, worktree: Path) -> None:
         if card.tests:
-            result = self.runner.run(
-                shlex.split(card.tests), cwd=worktree, env=dict(os.environ), timeout_s=card.timeout_s
-            )
-            verdict = "passed" if result.returncode == 0 else f"failed (exit {result.returncode})"
-            (self.workdir / "logs" / card.task / "tests.log").write_text(f"$ {card.tests}\n{verdict}\n{result.output}")
+            # The card's command runs without the router's, LiteLLM's or any other key.
+            try:
+                result = self.runner.run(
+                    shlex.split(card.tests), cwd=worktree, env=scrubbed_env(), timeout_s=card.timeout_s
+                )
+                verdict = "passed" if result.returncode == 0 else f"failed (exit {result.returncode})"
+                output = result.output
+            except OSError as exc:
+                verdict, output = f"could not run ({exc})", ""
+            (self.work.task_logs(card.task) / "tests.log").write_text(f"$ {card.tests}\n{verdict}\n{output}")
         steps = [self.journal.step(card.task, role).result for role in ROLES]
         review = steps[-1]
         done = all(s is not None and s.status is TaskState.COMPLETED for s in steps)
@@ -348,7 +378,7 @@ class Coordinator:
         self.progress(f"[{card.task}] {final.value}")
 
     # -- reporting ------------------------------------------------------------------------------
-    def report(self, card: TaskCard) -> TaskReport:
+    def report(self, card: TaskCard, *, with_diff: bool = True) -> TaskReport:
         steps: list[StepReport] = []
         for role in ROLES:
             record = self.journal.step(card.task, role)
@@ -356,8 +386,6 @@ class Coordinator:
             if msg is None:
                 steps.append(StepReport(role, card.agent_for(role), TaskState.SUBMITTED, record.assignments, "not run"))
                 continue
-            files = [a.name for a in msg.artifacts if a.kind == "diff"]
-            commit_ranges = [a.ref for a in msg.artifacts if a.kind == "commit_range"]
             steps.append(
                 StepReport(
                     role,
@@ -365,18 +393,18 @@ class Coordinator:
                     msg.status or TaskState.FAILED,
                     msg.attempt,
                     msg.error.message if msg.error else (msg.verdict.summary if msg.verdict else "ok"),
-                    files=files,
-                    commits=len(commit_ranges),
+                    files=[f"{a.name} ({a.content})" for a in msg.artifacts if a.kind == "file"],
+                    commits=sum(1 for a in msg.artifacts if a.kind == "commit_range"),
                     usage=msg.usage or Usage(),
                     error=msg.error,
                     verdict=msg.verdict.decision if msg.verdict else None,
                 )
             )
-        worktree = self.workdir / "worktrees" / card.task
+        worktree = self.work.worktree(card.task)
         diff = ""
-        if (worktree / ".git").exists():
+        if with_diff and (worktree / ".git").exists():
             diff = change_since(worktree, self._task_base(card.task, worktree)).diff
-        tests_log = self.workdir / "logs" / card.task / "tests.log"
+        tests_log = self.work.task_logs(card.task) / "tests.log"
         return TaskReport(
             card.task,
             card.title,
@@ -388,68 +416,7 @@ class Coordinator:
         )
 
 
-# -- command line ---------------------------------------------------------------------------------
-def _coordinator(args: argparse.Namespace) -> Coordinator:
-    workdir = Path(args.workdir)
-    return Coordinator(Journal(workdir / "journal.sqlite3"), router_url=args.router, workdir=workdir)
-
-
-def _card_for(coord: Coordinator, task: str) -> TaskCard:
-    text = coord.journal.card(task)
-    if text is None:
-        raise SystemExit(f"no task {task!r} in the journal")
-    return parse_card(text, source=f"journal:{task}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m src.agents.agent_coordinator",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--router", default=os.environ.get("ROUTER_URL", "http://127.0.0.1:5000"))
-    parser.add_argument("--workdir", default=os.environ.get("COORDINATOR_DIR", "var/coordinator"))
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run").add_argument("card", type=Path)
-    sub.add_parser("status")
-    sub.add_parser("resume").add_argument("task")
-    sub.add_parser("cancel").add_argument("task")
-    nightly = sub.add_parser("nightly")
-    nightly.add_argument("queue", type=Path, help="a folder of task cards (*.md), run in name order")
-    nightly.add_argument("--report-dir", type=Path, default=None)
-    args = parser.parse_args(argv)
-    coord = _coordinator(args)
-    if args.command == "status":
-        for task, state, updated in coord.journal.tasks():
-            print(f"{task:<32} {state.value:<15} {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(updated))}")
-        return 0
-    if args.command == "cancel":
-        coord.cancel(args.task)
-        print(f"{args.task}: canceled")
-        return 0
-    if args.command == "resume":
-        report = coord.run(_card_for(coord, args.task))
-        write_reports([report], Path(args.workdir) / "reports")
-        return 0 if report.state is TaskState.COMPLETED else 1
-    if args.command == "run":
-        text = args.card.read_text()
-        card = load_card(args.card)
-        coord.submit(card, text)
-        report = coord.run(card)
-        paths = write_reports([report], Path(args.workdir) / "reports")
-        print(f"report: {paths[0]}")
-        return 0 if report.state is TaskState.COMPLETED else 1
-    cards = sorted(args.queue.glob("*.md"))
-    reports = []
-    for path in cards:
-        card = load_card(path)
-        coord.submit(card, path.read_text())
-        reports.append(coord.run(card))
-        write_reports(reports, args.report_dir or Path(args.workdir) / "reports")  # progress after each task
-    paths = write_reports(reports, args.report_dir or Path(args.workdir) / "reports")
-    print(f"nightly: {len(reports)} task(s); report {paths[0]} and {paths[1]}")
-    return 0
-
-
 if __name__ == "__main__":
+    from src.agents.cli import main  # the command line lives in cli.py; this is the documented entry
+
     sys.exit(main())

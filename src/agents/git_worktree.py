@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from src.agents.diffs import FileStat, parse_numstat
+from src.agents.secrets import find_keys
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "multi-llm coordinator",
@@ -43,21 +47,27 @@ class StepChange:
     base: str
     head: str
     commits: int
-    files: list[str]
+    stats: list[FileStat]
     diff: str
 
     @property
+    def files(self) -> list[str]:
+        return [s.path for s in self.stats]
+
+    @property
     def changed(self) -> bool:
-        return bool(self.files)
+        """Real work: some file gained or lost content (an empty file created is not work)."""
+        return any(s.substantive for s in self.stats)
 
 
-def ensure_worktree(repo: Path, root: Path, task: str, base_ref: str) -> tuple[Path, str]:
-    """The task's worktree (created on first use) and its branch."""
+def ensure_worktree(repo: Path, path: Path, task: str, base_ref: str) -> tuple[Path, str]:
+    """The task's worktree at `path` (absolute; created on first use, outside the repository
+    if the caller says so: git keeps worktrees anywhere) and its branch."""
     branch = f"mllm/{task}"
-    path = root / task
     if (path / ".git").exists():
         return path, branch
-    root.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    git(repo, "worktree", "prune")  # a worktree folder deleted by hand leaves a stale entry
     exists = git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).strip()
     if exists:
         git(repo, "worktree", "add", str(path), branch)
@@ -70,26 +80,63 @@ def head(worktree: Path) -> str:
     return git(worktree, "rev-parse", "HEAD").strip()
 
 
-# What agents leave behind that is not work: caches, their own state, bytecode. Never committed,
-# so that a step which only produced these is judged as having changed nothing.
-AGENT_DROPPINGS = (".aider*", ".aider*/**", ".openhands/**", ".cline/**", "__pycache__/**", "*.pyc")
+# What agents and the coordinator leave behind that is not work: the agents' chat logs, caches,
+# data and settings folders, bytecode. Never committed, so that a step which only produced these
+# is judged as having changed nothing (and no agent's config, with its key, reaches git history).
+AGENT_DROPPINGS = (
+    ".aider*",
+    ".aider*/**",
+    ".openhands*",
+    ".openhands*/**",
+    ".cline*/**",
+    ".claude/**",
+    ".mllm/**",
+    "cline-data/**",
+    "__pycache__/**",
+    "*.pyc",
+    ".pytest_cache/**",
+)
 _EXCLUDES = [f":(exclude,glob)**/{pattern}" for pattern in AGENT_DROPPINGS]
 
 
-def commit_all(worktree: Path, message: str) -> bool:
-    """Commit whatever work the agent left uncommitted; False if there was nothing."""
+class SecretInChange(GitError):
+    """The change holds something that looks like a key; nothing was committed."""
+
+    def __init__(self, findings: list[str]) -> None:
+        super().__init__("refused to commit: the change adds what looks like a key in " + "; ".join(findings))
+        self.findings = findings
+
+
+def commit_all(worktree: Path, message: str, *, known_keys: Iterable[str] = ()) -> bool:
+    """Commit the work the agent left uncommitted (not its droppings); False if there was
+    nothing. Raises SecretInChange, with nothing staged, when the change adds a key."""
     git(worktree, "add", "-A", "--", ".", *_EXCLUDES)
     if not git(worktree, "diff", "--cached", "--name-only").strip():
         return False
+    findings = find_keys(git(worktree, "diff", "--cached", "--no-color", "-U0"), known_keys)
+    if findings:
+        git(worktree, "reset", "-q")
+        raise SecretInChange(findings)
     git(worktree, "commit", "-q", "--no-verify", "-m", message)
     return True
 
 
-def change_since(worktree: Path, base: str, *, diff_cap: int = 20_000) -> StepChange:
+def committed_keys(worktree: Path, base: str, *, known_keys: Iterable[str] = ()) -> list[str]:
+    """Keys in what the commits since `base` added (an agent may commit on its own, as Aider
+    does): the same check as `commit_all`, for history already written."""
+    return find_keys(git(worktree, "diff", "--no-color", "-U0", base, "HEAD"), known_keys)
+
+
+def reset_to(worktree: Path, ref: str) -> None:
+    git(worktree, "reset", "-q", "--hard", ref)
+    git(worktree, "clean", "-qfd")
+
+
+def change_since(worktree: Path, base: str, *, diff_cap: int = 200_000) -> StepChange:
     new_head = head(worktree)
-    files = [f for f in git(worktree, "diff", "--name-only", base, new_head).splitlines() if f]
+    stats = parse_numstat(git(worktree, "diff", "--numstat", base, new_head))
     commits = int(git(worktree, "rev-list", "--count", f"{base}..{new_head}").strip() or 0)
-    diff = git(worktree, "diff", base, new_head)
+    diff = git(worktree, "diff", "--no-color", base, new_head)
     if len(diff) > diff_cap:
         diff = diff[:diff_cap] + "\n[... diff truncated ...]\n"
-    return StepChange(base, new_head, commits, files, diff)
+    return StepChange(base, new_head, commits, stats, diff)

@@ -1,16 +1,24 @@
-"""Where the agent CLIs live and how the project installs them (outside the clone, keyed by
-version, like llama-server; `.tools/` in the repo links to them).
+"""Where the agent CLIs live and how the project installs them: `make agents` (also run by
+`make setup-tests`), i.e. `python -m src.agents.tools`. They go outside the clone, keyed by
+version, like llama-server; `.tools/` in the repo links to them.
 
 - Aider 0.86.2: its own Python 3.11 virtualenv (it pins ~100 packages, its own litellm included).
 - Cline 3.0.65: the npm package (it ships its binary).
 - OpenHands CLI: its own Python 3.12 virtualenv (it needs 3.12; pyenv has 3.12.1 here).
 - Claude Code 2.1.328: the npm package `@anthropic-ai/claude-code` (its native binary comes in an
   optional per-platform package from the same registry).
+
+The npm packages install from the committed `config/agents/<tool>/package-lock.json`: exact
+versions of the whole tree, each tarball checked against its integrity hash. The Python ones
+install from `config/agents/<tool>.lock` with `pip --require-hashes --no-deps`: every package
+pinned with the hash of its wheel, resolved for linux x86_64 (the platform these locks were
+made on); elsewhere they fall back to the version pin (`pip install name==version`).
 """
 
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -39,7 +47,7 @@ class Tool:
 
 def missing(tool: Tool) -> str | None:
     """Why the tool cannot run here, or None."""
-    return None if tool.binary.exists() else f"{tool.name} is not installed ({tool.binary}); run: make setup-tests"
+    return None if tool.binary.exists() else f"{tool.name} is not installed ({tool.binary}); run: make agents"
 
 
 def tools_dir() -> Path:
@@ -66,12 +74,32 @@ def claude_code() -> Tool:
     return Tool("claude", root, root / "node_modules" / ".bin" / "claude")
 
 
-def _npm_install(tool: Tool, package: str) -> None:
+LOCKS = REPO_ROOT / "config" / "agents"  # and the Python tools' hash locks
+
+
+def _npm_install(tool: Tool, lock_dir: str, *, clean_install: bool = True) -> None:
+    """From the committed lock: the exact tree, every package checked against its hash. `npm ci`
+    where it can; Cline 3.0.65 names per-platform packages that were never published (only
+    linux-x64 is), which `npm ci` counts as a lock out of sync, so it gets `npm install
+    --no-save`: the same locked tree and hashes, without that check."""
     npm = shutil.which("npm")
     if npm is None:
         raise ToolInstallError(f"npm is needed to install {tool.name}")
     tool.root.mkdir(parents=True, exist_ok=True)
-    _run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(tool.root), package], f"installing {tool.name}")
+    for name in ("package.json", "package-lock.json"):
+        shutil.copyfile(LOCKS / lock_dir / name, tool.root / name)
+    verb = ["ci"] if clean_install else ["install", "--no-save"]
+    _run([npm, *verb, "--no-audit", "--no-fund", "--prefix", str(tool.root)], f"installing {tool.name}")
+
+
+def _pip_install(tool: Tool, python: str, requirement: str, lock: str) -> None:
+    """A virtualenv for the tool, filled from its hash lock where the lock fits this machine."""
+    _run([_python(python), "-m", "venv", str(tool.root)], f"creating {tool.name}'s virtualenv")
+    pip = [str(tool.root / "bin" / "python"), "-m", "pip", "install", "-q"]
+    if sys.platform == "linux" and platform.machine() == "x86_64":
+        _run([*pip, "--require-hashes", "--no-deps", "-r", str(LOCKS / lock)], f"installing {requirement}")
+    else:
+        _run([*pip, requirement], f"installing {requirement} (no hash lock for this platform)")
 
 
 def _run(argv: list[str], what: str, timeout: int = 1800) -> None:
@@ -98,28 +126,13 @@ def ensure(tool: Tool) -> Tool:
             print(f"installing {tool.name} into {tool.root}", flush=True)
             shutil.rmtree(tool.root, ignore_errors=True)
             if tool.name == "aider":
-                _run([_python("3.11"), "-m", "venv", str(tool.root)], "creating aider's virtualenv")
-                _run(
-                    [str(tool.root / "bin" / "python"), "-m", "pip", "install", "-q", f"aider-chat=={AIDER_VERSION}"],
-                    "installing aider-chat",
-                )
+                _pip_install(tool, "3.11", f"aider-chat=={AIDER_VERSION}", "aider.lock")
             elif tool.name == "cline":
-                _npm_install(tool, f"cline@{CLINE_VERSION}")
+                _npm_install(tool, "cline", clean_install=False)
             elif tool.name == "claude":
-                _npm_install(tool, f"@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}")
-            else:
-                _run([_python("3.12"), "-m", "venv", str(tool.root)], "creating openhands' virtualenv")
-                _run(
-                    [
-                        str(tool.root / "bin" / "python"),
-                        "-m",
-                        "pip",
-                        "install",
-                        "-q",
-                        f"openhands=={OPENHANDS_VERSION}",
-                    ],
-                    "installing openhands",
-                )
+                _npm_install(tool, "claude-code")
+            else:  # OpenHands needs Python 3.12
+                _pip_install(tool, "3.12", f"openhands=={OPENHANDS_VERSION}", "openhands.lock")
             if not tool.binary.exists():
                 raise ToolInstallError(f"{tool.name} installed, but {tool.binary} is missing")
     _link(tool)

@@ -88,6 +88,9 @@ class Usage(_Strict):
     cost_usd: float = Field(default=0.0, ge=0)
     duration_s: float = Field(default=0.0, ge=0)
     requests: int = Field(default=0, ge=0)
+    models: dict[str, int] = Field(
+        default_factory=dict, description="Model calls per model that answered, from the router's ledger"
+    )
 
 
 class ReviewVerdict(_Strict):

@@ -157,7 +157,7 @@ async def test_a_failing_model_falls_back_and_its_circuit_opens(
         assert "circuit open" in route["signals"]["skipped"][0]["why"]
 
 
-async def test_usage_is_attributed_to_the_task_key_a_client_uses(settings: Settings) -> None:
+async def test_usage_is_attributed_to_the_task_key_and_to_the_model_that_answered(settings: Settings) -> None:
     app = app_with_key(settings)
     async with (
         in_process(app) as c,
@@ -176,5 +176,6 @@ async def test_usage_is_attributed_to_the_task_key_a_client_uses(settings: Setti
         "prompt_tokens": 36,
         "completion_tokens": 15,
         "cost_usd": 0.0,
+        "models": {"local-small": {"requests": 3, "prompt_tokens": 36, "completion_tokens": 15, "cost_usd": 0.0}},
     }
-    assert other["requests"] == 0
+    assert other["requests"] == 0 and other["models"] == {}

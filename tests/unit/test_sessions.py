@@ -142,6 +142,7 @@ async def test_an_old_ledger_gains_the_session_columns_and_usage_answers_per_ses
         "prompt_tokens": 110,
         "completion_tokens": 25,
         "cost_usd": 0.51,
+        "models": {"claude-sonnet": {"requests": 2, "prompt_tokens": 110, "completion_tokens": 25, "cost_usd": 0.51}},
     }  # fmt: skip  (the row written before the migration still counts)
 
 

@@ -30,10 +30,21 @@ class AiderDriver:
     def run(self, ctx: StepContext, runner: ProcessRunner) -> AgentOutcome:
         message = ctx.log_dir / "aider-message.md"
         message.write_text(ctx.instruction)
+        model = f"openai/{ctx.model}"
+        settings: list[str] = []
+        if ctx.max_output_tokens:
+            path = ctx.log_dir / "aider-model-settings.yml"
+            path.write_text(f"- name: {model}\n  extra_params:\n    max_tokens: {ctx.max_output_tokens}\n")
+            settings = ["--model-settings-file", str(path)]
         argv = [
             str(tools.aider().binary),
             "--model",
-            f"openai/{ctx.model}",
+            model,
+            *settings,
+            # One request at a time: without a timeout, Aider's client gives up on a slow answer
+            # after a few minutes and sends it again while the first is still being generated.
+            "--timeout",
+            str(int(ctx.timeout_s)),
             "--message-file",
             str(message),
             "--yes-always",

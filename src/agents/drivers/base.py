@@ -25,7 +25,9 @@ class StepContext:
     model: str  # a router model: "auto", "task/<type>" or a concrete name
     timeout_s: float
     files: list[str] = field(default_factory=list)
-    diff: str = ""  # for reviewers: the task's change so far
+    diff: str = ""  # for reviewers: the task's change so far, cut to fit the reviewing model
+    diff_note: str = ""  # what was cut from `diff`, if anything
+    max_output_tokens: int | None = None  # per model call; None: the agent's own default
 
 
 @dataclass(frozen=True)

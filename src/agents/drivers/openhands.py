@@ -50,6 +50,8 @@ class OpenHandsDriver:
             "TMUX_TMPDIR": tmux_dir,
             "NO_COLOR": "1",
         }
+        if ctx.max_output_tokens:
+            env["LLM_MAX_OUTPUT_TOKENS"] = str(ctx.max_output_tokens)
         result = runner.run(
             [str(tools.openhands().binary), "--headless", "--json", "--override-with-envs", "-f", str(task_file)],
             cwd=ctx.worktree,

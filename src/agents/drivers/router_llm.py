@@ -1,30 +1,15 @@
-"""Planning and review: a strong model asked through the router (no agent CLI).
-
-The planner's answer is the specification the implementers get; the reviewer's answer is read
-for a verdict with a fixed rule, stated here so it can be checked: the first of the words
-APPROVE, REQUEST_CHANGES or REJECT (any case, also "request changes") in the answer decides;
-an answer with none of them is `request_changes` — silence is not approval.
-"""
+"""Planning and review: a strong model asked through the router's chat completions (no agent
+CLI). The fallback for Claude Code; prompts and the verdict rule are in `prompts.py`."""
 
 from __future__ import annotations
 
-import re
 import time
 
 import httpx
 
 from src.agents.drivers.base import AgentOutcome, StepContext
+from src.agents.drivers.prompts import read_verdict, system_for, user_prompt
 from src.agents.process import ProcessRunner
-
-_VERDICT = re.compile(r"\b(approve[sd]?|request[ _-]?changes|reject(?:ed)?)\b", re.IGNORECASE)
-
-
-def read_verdict(text: str) -> str:
-    m = _VERDICT.search(text)
-    if m is None:
-        return "request_changes"
-    word = m.group(1).lower()
-    return "approve" if word.startswith("approve") else "reject" if word.startswith("reject") else "request_changes"
 
 
 class RouterLLMDriver:
@@ -39,21 +24,10 @@ class RouterLLMDriver:
         return None
 
     def run(self, ctx: StepContext, runner: ProcessRunner) -> AgentOutcome:
-        if ctx.role == "review":
-            system = (
-                "You are a senior engineer reviewing a change. Point out bugs and risks briefly, then end with "
-                "one line: VERDICT: APPROVE, VERDICT: REQUEST_CHANGES or VERDICT: REJECT."
-            )
-            user = f"Task:\n{ctx.instruction}\n\nThe change (unified diff):\n{ctx.diff or '(empty diff)'}"
-        else:
-            system = (
-                "You are a software architect. Write a short implementation plan: the files to change, "
-                "the functions to add, and how to test them. Be concrete and brief."
-            )
-            user = ctx.instruction
+        system, user = system_for(ctx.role), user_prompt(ctx)
         body = {
             "model": ctx.model,
-            "max_tokens": self.max_tokens,
+            "max_tokens": ctx.max_output_tokens or self.max_tokens,
             "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
         }
         started = time.monotonic()

@@ -271,7 +271,8 @@ class Ledger:
         return self.usage_by("task_key", task_key)
 
     def usage_by(self, key: str, value: str) -> dict[str, Any]:
-        """Tokens, cost and requests for a task key, a session or an agent; a session's and an
+        """Tokens, cost and requests for a task key, a session or an agent, also per model that
+        answered (the coordinator's report names each step's models from it); a session's and an
         agent's answer also break the total down by agent (subagents are not lost in it)."""
         column = USAGE_KEYS[key]  # a fixed table: never a client's string in the SQL
         sums = (
@@ -281,6 +282,10 @@ class Ledger:
         conn = connect(self.path)
         try:
             row = conn.execute(f"SELECT {sums} FROM spend WHERE {column}=?", (value,)).fetchone()  # noqa: S608  (column from USAGE_KEYS)
+            models = conn.execute(
+                f"SELECT model, {sums} FROM spend WHERE {column}=? GROUP BY model ORDER BY model",  # noqa: S608  (as above)
+                (value,),
+            ).fetchall()
             agents = (
                 conn.execute(
                     f"SELECT agent_id, parent_agent_id, {sums} FROM spend WHERE {column}=?"  # noqa: S608  (as above)
@@ -292,7 +297,7 @@ class Ledger:
             )
         finally:
             conn.close()
-        out: dict[str, Any] = {key: value, **_sums(row)}
+        out: dict[str, Any] = {key: value, **_sums(row), "models": {m: _sums(rest) for m, *rest in models}}
         if key != "task_key":
             out["agents"] = [{"agent_id": a, "parent_agent_id": p, **_sums(rest)} for a, p, *rest in agents]
         return out
