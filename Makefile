@@ -54,7 +54,7 @@ setup-tests: install
 
 ## agents: install the coordinator's agents (Aider, Cline, OpenHands, Claude Code), pinned, into ~/.cache/multi-llm/tools
 agents: install
-	$(PY) -m src.agents.tools
+	$(PY) -m src.stack.agent_tools
 
 ## bench: every path side by side (~8 min); writes docs/benchmarks.md and benchmarks/results/latest.json
 bench: install-dev setup-tests

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from src.agents import tools as agent_tools
+from src.stack import agent_tools
 from src.stack.bootstrap import ensure_env_file, ensure_litellm_config
 from src.stack.debian import ensure_binaries
 from src.stack.llama_build import ensure_llama_server

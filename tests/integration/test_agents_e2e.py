@@ -23,12 +23,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from src.agents import tools
 from src.agents.agent_coordinator import task_key
 from src.agents.router_client import messages_api
 from src.agents.secrets import find_keys
 from src.agents.task_card import ROLES
 from src.protocols.llm_protocol import MsgType, TaskState, parse_message
+from src.stack import agent_tools as tools
 from tests.integration.conftest import MASTER_KEY, REPO, Stack, base_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(2400)]

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from src.agents import tools
 from src.router.core.spend import input_tokens
+from src.stack import agent_tools as tools
 from tests.integration.conftest import CLAUDE_STANDIN_PRICES, Stack, base_env
 from tests.integration.test_anthropic import (
     coding_on_claude,  # noqa: F401  (a fixture, used by name)

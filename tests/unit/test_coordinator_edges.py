@@ -16,7 +16,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from src.agents import cli, tools
+from src.agents import cli
 from src.agents.agent_coordinator import Coordinator
 from src.agents.diffs import bound_diff, parse_numstat
 from src.agents.drivers.aider import AiderDriver
@@ -31,6 +31,7 @@ from src.agents.task_card import TaskCard, branch_name_problem, parse_card
 from src.agents.workspace import WorkFolder, WorkspaceError, check_outside, repo_root, work_folder
 from src.protocols.llm_protocol import TaskState, Usage
 from src.router.core.config_errors import ConfigError
+from src.stack import agent_tools as tools
 
 CARD = "---\ntask: {task}\ntitle: t\nrepo: {repo}\n---\nbody\n"
 

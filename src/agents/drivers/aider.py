@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import re
 
-from src.agents import tools
 from src.agents.drivers.base import AgentOutcome, StepContext
 from src.agents.process import ProcessRunner
+from src.stack import agent_tools as tools
 
 _ERRORS = re.compile(
     r"litellm\.\w*Error|APIConnectionError|AuthenticationError|Unable to (?:reach|connect)|"

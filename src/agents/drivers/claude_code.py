@@ -17,10 +17,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from src.agents import tools
 from src.agents.drivers.base import AgentOutcome, StepContext, json_events_last_first
 from src.agents.drivers.prompts import read_verdict, system_for, user_prompt
 from src.agents.process import ProcessRunner
+from src.stack import agent_tools as tools
 
 READ_ONLY_TOOLS = "Read,Grep,Glob"
 MAX_OUTPUT_TOKENS = 1024  # Claude Code asks for 32k-128k by default: more than a small model's window

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from src.agents import tools
 from src.agents.drivers.base import AgentOutcome, StepContext, json_events_last_first
 from src.agents.process import ProcessRunner
+from src.stack import agent_tools as tools
 
 
 def last_run_result(output: str) -> dict[str, Any] | None:

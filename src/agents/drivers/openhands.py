@@ -8,9 +8,9 @@ import os
 import shutil
 import tempfile
 
-from src.agents import tools
 from src.agents.drivers.base import AgentOutcome, StepContext, json_events_last_first
 from src.agents.process import ProcessRunner
+from src.stack import agent_tools as tools
 
 _FAILED_STATES = {"error", "stopped", "rejected", "failed"}
 

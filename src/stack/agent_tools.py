@@ -1,5 +1,5 @@
 """Where the agent CLIs live and how the project installs them: `make agents` (also run by
-`make setup-tests`), i.e. `python -m src.agents.tools`. They go outside the clone, keyed by
+`make setup-tests`), i.e. `python -m src.stack.agent_tools`. They go outside the clone, keyed by
 version, like llama-server; `.tools/` in the repo links to them.
 
 - Aider 0.86.2: its own Python 3.11 virtualenv (it pins ~100 packages, its own litellm included).
