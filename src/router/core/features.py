@@ -62,7 +62,9 @@ OPENAI_CHAT_FIELDS = frozenset(
 )
 
 
-def parse_body(raw: bytes) -> dict[str, Any]:
+def parse_envelope(raw: bytes) -> tuple[dict[str, Any], list[Any]]:
+    """What both APIs require of a body: a JSON object with a `model` name and a bounded,
+    non-empty `messages` array. Each API's parser checks its own message shapes after this."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -79,6 +81,11 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         raise InvalidRequest(
             f"`messages` has {len(messages)} entries; at most {MAX_MESSAGES} are accepted.", param="messages"
         )
+    return body, messages
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    body, messages = parse_envelope(raw)
     for i, msg in enumerate(messages):
         if not isinstance(msg, dict) or not isinstance(msg.get("role"), str):
             raise InvalidRequest(f"`messages[{i}]` must be an object with a string `role`.", param=f"messages[{i}]")

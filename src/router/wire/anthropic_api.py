@@ -27,8 +27,8 @@ from typing import Any
 import orjson
 
 from src.router.core.catalog import CatalogModel
-from src.router.core.errors import MAX_UPSTREAM_MESSAGE, InvalidJSON, InvalidRequest, RouterError, redact_addresses
-from src.router.core.features import CHARS_PER_TOKEN, MAX_MESSAGES, Conversation
+from src.router.core.errors import MAX_UPSTREAM_MESSAGE, InvalidRequest, RouterError, redact_addresses
+from src.router.core.features import CHARS_PER_TOKEN, Conversation, parse_envelope
 from src.router.core.request_fields import ANTHROPIC_MESSAGES
 from src.router.core.tasks import AUTO_MODEL
 from src.router.wire import anthropic_sse
@@ -130,20 +130,7 @@ def conversation(body: Mapping[str, Any]) -> Conversation:
 
 def parse(raw: bytes, *, counting: bool = False) -> dict[str, Any]:
     """A Messages body checked enough to route it (`counting`: a count_tokens body, no max_tokens)."""
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidJSON(f"Request body is not valid JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise InvalidRequest(f"Request body must be a JSON object, not {type(body).__name__}.")
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise InvalidRequest("`model` is required: a model name, 'auto' or 'task/<type>'.", param="model")
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise InvalidRequest("`messages` must be a non-empty array.", param="messages")
-    if len(messages) > MAX_MESSAGES:
-        raise InvalidRequest(f"`messages` has {len(messages)} entries; at most {MAX_MESSAGES} are accepted.")
+    body, messages = parse_envelope(raw)
     for i, msg in enumerate(messages):
         if not isinstance(msg, dict) or msg.get("role") not in ("user", "assistant", "system"):
             raise InvalidRequest(
