@@ -50,6 +50,13 @@ def base_env() -> dict[str, str]:
     return env
 
 
+def wait_ready(router_url: str, router: RunningService) -> None:
+    """Until the router's `/ready` answers 200 (LiteLLM reachable, a model probed up), or the
+    router process ends."""
+    spec = ServiceSpec("router-ready", [], router_url + "/ready", ready_timeout_s=60)
+    wait_healthy(RunningService(spec, router.proc, router.log_path))
+
+
 def start_stack(tmp: Path) -> Stack:
     binary, model = ensure_llama_server(), ensure_model()
     llama_port, litellm_port, router_port, down_port = (free_port() for _ in range(4))
@@ -127,13 +134,7 @@ def start_stack(tmp: Path) -> Stack:
             services[spec.name] = start(spec, logs)
             wait_healthy(services[spec.name])
         # Ready means LiteLLM answered and the embedded model's backend was probed up.
-        wait_healthy(
-            RunningService(
-                ServiceSpec("router-ready", [], f"http://127.0.0.1:{router_port}/ready", ready_timeout_s=60),
-                services["router"].proc,
-                services["router"].log_path,
-            )
-        )
+        wait_ready(f"http://127.0.0.1:{router_port}", services["router"])
     except BaseException:
         for svc in services.values():
             svc.stop()

@@ -24,7 +24,7 @@ import yaml
 
 from src.stack.services import RunningService, ServiceSpec, free_port, start, wait_healthy
 from src.stack.stack import litellm_spec, router_spec
-from tests.integration.conftest import MASTER_KEY, REPO, base_env
+from tests.integration.conftest import MASTER_KEY, REPO, base_env, wait_ready
 from tests.integration.test_money import SONNET_IN, SONNET_OUT, litellm_config
 from tests.support.cloud_stub import COMPLETION_TOKENS, PROMPT_TOKENS, CloudStub
 
@@ -77,10 +77,6 @@ class Fleet:
         return [r for r, _ in rows], sum(c for _, c in rows), total[0]
 
 
-def _ready(url: str, svc: RunningService) -> None:
-    wait_healthy(RunningService(ServiceSpec("ready", [], url + "/ready", ready_timeout_s=60), svc.proc, svc.log_path))
-
-
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     tmp = tmp_path_factory.mktemp("fleet")
@@ -125,8 +121,8 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
             services[spec.name] = start(spec, tmp / "logs")
             wait_healthy(services[spec.name])
         workers, single = f"http://127.0.0.1:{workers_port}", f"http://127.0.0.1:{single_port}"
-        _ready(workers, services["router-workers"])
-        _ready(single, services["router-single"])
+        wait_ready(workers, services["router-workers"])
+        wait_ready(single, services["router-single"])
         yield Fleet(workers, single, stub, ledger, rules_file, services)
     finally:
         for svc in reversed(list(services.values())):

@@ -26,7 +26,7 @@ from src.router.state.spend_redis import redis_client
 from src.stack.redis_server import ensure_redis_server, redis_argv, redis_env, wait_redis
 from src.stack.services import RunningService, ServiceSpec, free_port, start, wait_healthy
 from src.stack.stack import litellm_spec, router_spec
-from tests.integration.conftest import MASTER_KEY, REPO, base_env
+from tests.integration.conftest import MASTER_KEY, REPO, base_env, wait_ready
 from tests.integration.test_fleet import ASK, COST, rules
 from tests.integration.test_money import litellm_config
 from tests.support.cloud_stub import COMPLETION_TOKENS, PROMPT_TOKENS, CloudStub
@@ -75,10 +75,6 @@ class Fleet:
         wait_redis(self.redis, self.redis_port)
 
 
-def _ready(url: str, svc: RunningService) -> None:
-    wait_healthy(RunningService(ServiceSpec("ready", [], url + "/ready", ready_timeout_s=60), svc.proc, svc.log_path))
-
-
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     tmp = tmp_path_factory.mktemp("redis-fleet")
@@ -120,7 +116,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
             fleet.replicas.append(Replica(f"http://127.0.0.1:{port}", ledger, svc))
         for r in fleet.replicas:
             wait_healthy(r.service)
-            _ready(r.url, r.service)
+            wait_ready(r.url, r.service)
         yield fleet
     finally:
         for svc in reversed(services):

@@ -19,9 +19,9 @@ import httpx
 import pytest
 import yaml
 
-from src.stack.services import RunningService, ServiceSpec, free_port, start, wait_healthy
+from src.stack.services import RunningService, free_port, start, wait_healthy
 from src.stack.stack import litellm_spec, router_spec
-from tests.integration.conftest import MASTER_KEY, REPO, base_env
+from tests.integration.conftest import MASTER_KEY, REPO, base_env, wait_ready
 from tests.support.cloud_stub import COMPLETION_TOKENS, PROMPT_TOKENS, CloudStub
 
 pytestmark = [pytest.mark.integration]
@@ -129,13 +129,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
         ):
             services[spec.name] = start(spec, tmp / "logs")
             wait_healthy(services[spec.name])
-        wait_healthy(
-            RunningService(
-                ServiceSpec("router-ready", [], f"http://127.0.0.1:{router_port}/ready", ready_timeout_s=60),
-                services["router"].proc,
-                services["router"].log_path,
-            )
-        )
+        wait_ready(f"http://127.0.0.1:{router_port}", services["router"])
         yield Rig(f"http://127.0.0.1:{router_port}", stub, tmp / "ledger.sqlite3", services)
     finally:
         for svc in reversed(list(services.values())):
