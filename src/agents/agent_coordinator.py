@@ -18,8 +18,8 @@ repository and from the router's ledger under the step's own key, never from an 
     python -m src.agents.agent_coordinator nightly QUEUE_DIR
 
 Settings: ROUTER_URL (default http://127.0.0.1:5000), COORDINATOR_DIR (the work folder; default
-var/coordinator in this project), COORDINATOR_REVIEW_WINDOW (tokens the reviewing model can take;
-default 8192, the embedded model's window).
+var/coordinator in this project), COORDINATOR_REVIEW_WINDOW (tokens the reviewing model can take
+where the router cannot say which models would review: default 8192, the embedded model's window).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from src.agents.journal import Journal
 from src.agents.judge import judge
 from src.agents.process import ProcessRunner, SubprocessRunner
 from src.agents.report import StepReport, TaskReport
-from src.agents.router_client import UsageFetcher, messages_api, router_usage, usage_since
+from src.agents.router_client import UsageFetcher, messages_api, review_window, router_usage, usage_since
 from src.agents.secrets import known_secrets, scrubbed_env
 from src.agents.task_card import DEFAULT_AGENTS, FALLBACK_AGENT, ROLES, TaskCard, card_text
 from src.agents.workspace import WorkFolder, check_outside, repo_root
@@ -99,6 +99,7 @@ class Coordinator:
         usage: UsageFetcher | None = None,
         anthropic_api: Callable[[str], str | None] | None = None,
         review_window_tokens: int = 8192,
+        windows: Callable[[str, str], int | None] | None = None,
         progress: Callable[[str], None] = lambda line: print(line, flush=True),
     ) -> None:
         self.journal = journal
@@ -110,6 +111,8 @@ class Coordinator:
         self._anthropic_api = anthropic_api or (lambda key: messages_api(self.router_url, key)())
         self._anthropic_problem: dict[str, str | None] = {}
         self.review_window_tokens = review_window_tokens
+        # (key, model) -> the largest window the router would use for the model; None: unknown.
+        self._windows = windows or (lambda key, model: review_window(self.router_url, key, model))
         self.progress = progress
 
     # -- entry points ---------------------------------------------------------------------------
@@ -228,7 +231,7 @@ class Coordinator:
         if driver is None or why:
             outcome = AgentOutcome(False, f"agent unavailable: {why}", "")
         else:
-            diff, note = self._review_diff(card, worktree, assignment.instruction or "") if is_review else ("", "")
+            diff, note = self._review_diff(card, worktree, assignment.instruction or "", key) if is_review else ("", "")
             ctx = StepContext(
                 task=card.task,
                 step=role,
@@ -317,11 +320,14 @@ class Coordinator:
             return leaked
         return None
 
-    def _review_diff(self, card: TaskCard, worktree: Path, instruction: str) -> tuple[str, str]:
-        """The task's whole change, cut to fit the reviewing model's window, and what was cut."""
+    def _review_diff(self, card: TaskCard, worktree: Path, instruction: str, key: str) -> tuple[str, str]:
+        """The task's whole change, cut to fit the largest window among the models the router
+        would review it with (the router then skips those too small), and what was cut; the
+        configured window where the router cannot say."""
         change = change_since(worktree, self._task_base(card.task, worktree))
         reserved = REVIEW_RESERVED_TOKENS + int(len(instruction) / CHARS_PER_TOKEN)
-        bounded = bound_diff(change.diff, diff_budget_chars(self.review_window_tokens, reserved))
+        window = self._windows(key, card.model_for("review")) or self.review_window_tokens
+        bounded = bound_diff(change.diff, diff_budget_chars(window, reserved))
         return bounded.text, bounded.note
 
     def _instruction(self, card: TaskCard, role: str) -> str:
