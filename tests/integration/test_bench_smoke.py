@@ -30,7 +30,7 @@ def test_the_harness_measures_every_path_and_writes_json(tmp_path: Path) -> None
         assert p["rps_32c"] > 0 and p["p50_1c_ms"] > 0 and p["ttfb_p50_ms"] > 0, p
         assert p["errors"] == 0, p
     assert [b["path"] for b in report["bulk"]] == ["llama-server direct", "router (direct path)", "router -> litellm"]
-    assert all(b["rps"] > 0 and b["errors"] == 0 for b in report["bulk"])
+    assert all(b["rps"] > 0 and b["errors"] == 0 for b in report["bulk"]), (report["bulk"], proc.stdout[-3000:])
     assert report["rss"]["requests"] >= 2000 and report["rss"]["after_mb"] > 0
     assert "| router |" in md.read_text()
     fleet = [(r["shared_state"], r["workers"]) for r in report["fleet"]]

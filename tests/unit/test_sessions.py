@@ -242,7 +242,12 @@ def test_tool_schemas_do_not_count_against_a_window_whose_template_drops_them() 
     drops_tools = {**UP, "local-small": ModelState(True, renders_tools=False)}
     assert auto.prompt_tokens_for(drops_tools["local-small"]) == total - schemas
     assert auto.prompt_tokens_for(UP["local-small"]) == total
-    assert decide(auto, RULES, drops_tools, windows=WINDOWS).model == "local-small"
+    # It fits, but cannot see the tools: a model that can is tried first, it stays a last resort.
+    tools_first = decide(auto, RULES, drops_tools, windows=WINDOWS)
+    assert (tools_first.model, tools_first.fallbacks) == ("claude-sonnet", ("local-small",))
+    assert tools_first.signals["tools"]["tried_last"] == ["local-small"]
+    alone = decide(auto, RULES, {"local-small": drops_tools["local-small"]}, windows=WINDOWS)
+    assert (alone.model, alone.fallbacks) == ("local-small", ())
     # A backend that renders tools (or says nothing) sees them all: the window check counts them.
     skipped = decide(auto, RULES, UP, windows=WINDOWS)
     assert skipped.model == "claude-sonnet"

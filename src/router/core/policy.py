@@ -13,9 +13,11 @@ Order of precedence:
 3. otherwise the task type is the explicit hint if there is one, else the classifier's;
 4. the first rule whose task type and conditions match wins; its model, then its fallbacks,
    then the default chain are tried in order, skipping unavailable or budget-capped models and
-   models whose context window (where known) is smaller than the request; a classifier's
-   guess whose confidence is below the rules' `min_confidence` matches no task-type rule
-   (only rules without a task type), and the decision says so;
+   models whose context window (where known) is smaller than the request (tool schemas left
+   out for a backend whose chat template renders none); a request with tools tries such a
+   backend after the models that can see them; a classifier's guess whose confidence is below
+   the rules' `min_confidence` matches no task-type rule (only rules without a task type), and
+   the decision says so;
 5. with no matching rule, the default chain is used.
 """
 
@@ -313,6 +315,13 @@ def decide(
         )
     if skipped:
         reason = f"{reason} (fell through: {', '.join(f'{m}: {w}' for m, w in skipped)})"
+    blind = [m for m in usable if not availability[m].renders_tools] if features.tool_schema_tokens else []
+    if blind and len(blind) < len(usable):
+        # A request with tools goes first to a model that can see them; a backend whose template
+        # renders none stays a last resort (it fits, and answers, but cannot call a tool).
+        usable = [m for m in usable if m not in blind] + blind
+        signals["tools"] = {"tried_last": blind, "why": "their chat templates render no tools"}
+        reason = f"{reason} (the request has tools: {', '.join(blind)} tried last, its template renders none)"
     return Decision(
         cls.task_type, cls.confidence, usable[0], rule_name, reason, tuple(usable[1:]), tuple(skipped), signals
     )
