@@ -18,8 +18,8 @@ repository and from the router's ledger under the step's own key, never from an 
     python -m src.agents.agent_coordinator nightly QUEUE_DIR
 
 Settings: ROUTER_URL (default http://127.0.0.1:5000), COORDINATOR_DIR (the work folder; default
-var/coordinator in this project), COORDINATOR_REVIEW_WINDOW (tokens the reviewing model can take;
-default 8192, the embedded model's window).
+var/coordinator in this project), COORDINATOR_REVIEW_WINDOW (tokens the reviewing model can take
+where the router cannot say which models would review: default 8192, the embedded model's window).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from src.agents import handoffs
 from src.agents.diffs import CHARS_PER_TOKEN, bound_diff, diff_budget_chars
 from src.agents.drivers import builtin_drivers
 from src.agents.drivers.base import AgentDriver, AgentOutcome, StepContext
@@ -47,26 +48,19 @@ from src.agents.journal import Journal
 from src.agents.judge import judge
 from src.agents.process import ProcessRunner, SubprocessRunner
 from src.agents.report import StepReport, TaskReport
-from src.agents.router_client import UsageFetcher, messages_api, router_usage, usage_since
+from src.agents.router_client import UsageFetcher, messages_api, review_window, router_usage, usage_since
 from src.agents.secrets import known_secrets, scrubbed_env
 from src.agents.task_card import DEFAULT_AGENTS, FALLBACK_AGENT, ROLES, TaskCard, card_text
 from src.agents.workspace import WorkFolder, check_outside, repo_root
 from src.protocols.llm_protocol import (
-    Artifact,
-    Limits,
     Message,
     MsgType,
-    ReviewVerdict,
     TaskState,
     Usage,
     Workspace,
 )
 from src.router.core import task_keys
 
-COORDINATOR = "coordinator"
-LOG_CAP = 4000  # characters of an agent's log kept inline in a message
-PLAN_CAP = 4000  # characters of a planner's or reviewer's answer kept in the journal
-PLAN_IN_INSTRUCTION = 1500  # characters of the plan each later step gets: it rides in every prompt
 DROPPED = ("no_changes", "no_model_calls")  # a step that failed so leaves nothing on the branch
 REVIEW_RESERVED_TOKENS = 3500  # a reviewer's system prompt and tools (Claude Code's are ~2k) and its answer
 
@@ -99,6 +93,7 @@ class Coordinator:
         usage: UsageFetcher | None = None,
         anthropic_api: Callable[[str], str | None] | None = None,
         review_window_tokens: int = 8192,
+        windows: Callable[[str, str], int | None] | None = None,
         progress: Callable[[str], None] = lambda line: print(line, flush=True),
     ) -> None:
         self.journal = journal
@@ -110,6 +105,8 @@ class Coordinator:
         self._anthropic_api = anthropic_api or (lambda key: messages_api(self.router_url, key)())
         self._anthropic_problem: dict[str, str | None] = {}
         self.review_window_tokens = review_window_tokens
+        # (key, model) -> the largest window the router would use for the model; None: unknown.
+        self._windows = windows or (lambda key, model: review_window(self.router_url, key, model))
         self.progress = progress
 
     # -- entry points ---------------------------------------------------------------------------
@@ -140,7 +137,7 @@ class Coordinator:
 
     def cancel(self, task: str, reason: str = "canceled by the user") -> None:
         self.journal.append(
-            Message(msg_type=MsgType.CANCEL, sender="user", to=COORDINATOR, task_ref=task, instruction=reason),
+            Message(msg_type=MsgType.CANCEL, sender="user", to=handoffs.COORDINATOR, task_ref=task, instruction=reason),
             step="task",
         )
         self.journal.set_task_state(task, TaskState.CANCELED)
@@ -187,37 +184,13 @@ class Coordinator:
         # The key dies soon after the step's deadline; the card's cost cap is the router's to enforce.
         key = task_key(card.task, role, max_cost_usd=card.max_cost_usd, ttl_s=card.timeout_s + 600)
         is_review = role == "review"
-        assignment = Message(
-            msg_type=MsgType.REVIEW_REQUEST if is_review else MsgType.TASK_ASSIGNMENT,
-            sender=COORDINATOR,
-            to=agent,
-            task_ref=card.task,
-            attempt=record.assignments + 1,
-            context_refs=list(card.files),
-            instruction=self._instruction(card, role),
-            constraints=["Work only inside the repository"],
-            expected_output="a review verdict"
-            if is_review
-            else "a plan"
-            if role == "plan"
-            else "committed code changes",
-            workspace=Workspace(repo=str(repo), base_ref=base, branch=branch, worktree=str(worktree)),
-            limits=Limits(timeout_s=card.timeout_s, max_cost_usd=card.max_cost_usd),
-        )
+        workspace = Workspace(repo=str(repo), base_ref=base, branch=branch, worktree=str(worktree))
+        ask = handoffs.instruction(card, role, self._plan(card.task))
+        assignment = handoffs.assignment(card, role, agent, record.assignments + 1, ask, workspace)
         self.journal.append(assignment, step=role)
         if self.journal.task_state(card.task) is TaskState.SUBMITTED:
             self.journal.set_task_state(card.task, TaskState.WORKING)
-        self.journal.append(
-            Message(
-                msg_type=MsgType.STATUS_UPDATE,
-                sender=agent,
-                to=COORDINATOR,
-                task_ref=card.task,
-                in_reply_to=assignment.msg_id,
-                status=TaskState.WORKING,
-            ),
-            step=role,
-        )
+        self.journal.append(handoffs.working(assignment), step=role)
         self.progress(f"[{card.task}] {role}: {agent} working (attempt {assignment.attempt})")
 
         log_dir = self.work.step_logs(card.task, role, assignment.attempt)
@@ -228,7 +201,7 @@ class Coordinator:
         if driver is None or why:
             outcome = AgentOutcome(False, f"agent unavailable: {why}", "")
         else:
-            diff, note = self._review_diff(card, worktree, assignment.instruction or "") if is_review else ("", "")
+            diff, note = self._review_diff(card, worktree, assignment.instruction or "", key) if is_review else ("", "")
             ctx = StepContext(
                 task=card.task,
                 step=role,
@@ -268,32 +241,16 @@ class Coordinator:
             reset_to(worktree, base)
             error = error.model_copy(update={"message": f"{error.message} (dropped: {', '.join(change.files)})"})
             change = change_since(worktree, base)
-        artifacts = [
-            Artifact(kind="log", name=f"{agent}.log", path=str(log_dir / "agent.log"), content=outcome.log[-LOG_CAP:])
-        ]
-        if change.stats:
-            artifacts += [
-                Artifact(kind="diff", name=f"{role}.diff", content=change.diff[: LOG_CAP * 5]),
-                Artifact(kind="commit_range", name=role, ref=f"{change.base}..{change.head}"),
-                *(Artifact(kind="file", name=s.path, content=s.counts) for s in change.stats),
-            ]
-        if outcome.report:
-            artifacts.append(Artifact(kind="report", name=f"{role}.md", content=outcome.report[:PLAN_CAP]))
         summary = f"{fallback}; {outcome.summary}" if fallback else outcome.summary
-        result = Message(
-            msg_type=MsgType.REVIEW_RESULT if is_review else MsgType.TASK_RESULT,
-            sender=agent,
-            to=COORDINATOR,
-            task_ref=card.task,
-            in_reply_to=assignment.msg_id,
-            attempt=assignment.attempt,
-            status=state,
-            artifacts=artifacts,
-            usage=usage,
-            error=error,
-            verdict=ReviewVerdict.model_validate({"decision": outcome.verdict or "request_changes", "summary": summary})
-            if is_review
-            else None,
+        result = handoffs.step_result(
+            assignment,
+            outcome,
+            change,
+            usage,
+            (state, error),
+            role=role,
+            log_path=log_dir / "agent.log",
+            summary=summary,
         )
         self.journal.append(result, step=role)
         models = ", ".join(f"{m} x{n}" for m, n in usage.models.items()) or "no model"
@@ -317,38 +274,18 @@ class Coordinator:
             return leaked
         return None
 
-    def _review_diff(self, card: TaskCard, worktree: Path, instruction: str) -> tuple[str, str]:
-        """The task's whole change, cut to fit the reviewing model's window, and what was cut."""
+    def _review_diff(self, card: TaskCard, worktree: Path, instruction: str, key: str) -> tuple[str, str]:
+        """The task's whole change, cut to fit the largest window among the models the router
+        would review it with (the router then skips those too small), and what was cut; the
+        configured window where the router cannot say."""
         change = change_since(worktree, self._task_base(card.task, worktree))
         reserved = REVIEW_RESERVED_TOKENS + int(len(instruction) / CHARS_PER_TOKEN)
-        bounded = bound_diff(change.diff, diff_budget_chars(self.review_window_tokens, reserved))
+        window = self._windows(key, card.model_for("review")) or self.review_window_tokens
+        bounded = bound_diff(change.diff, diff_budget_chars(window, reserved))
         return bounded.text, bounded.note
 
-    def _instruction(self, card: TaskCard, role: str) -> str:
-        ask = {
-            "plan": "Write the implementation plan for this task.",
-            "implement": "Implement this task in the repository.",
-            "refine": "Refine the implementation of this task: fix what is incomplete or wrong.",
-            "fix": "Make the smallest fixes needed so the task is done and the tests pass.",
-            "review": "Review the change made for this task.",
-        }[role]
-        files = f"\n\nFiles: {', '.join(card.files)}" if card.files else ""
-        tests = f"\n\nTests: `{card.tests}`" if card.tests else ""
-        plan = ""
-        if role != "plan":
-            text = self._plan(card.task)
-            plan = f"\n\n## Plan\n\n{text}" if text else ""
-        return f"{ask}\n\n# {card.title}\n\n{card.body}{files}{tests}{plan}"
-
     def _plan(self, task: str) -> str:
-        result = self.journal.step(task, "plan").result
-        if result is None or result.status is not TaskState.COMPLETED:
-            return ""
-        plan = next((a.content or "" for a in result.artifacts if a.kind == "report"), "").strip()
-        if len(plan) > PLAN_IN_INSTRUCTION:
-            cut = plan[:PLAN_IN_INSTRUCTION].rsplit("\n", 1)[0]
-            plan = f"{cut}\n[... the plan is cut here; all of it: {self.work.task_logs(task) / 'PLAN.md'}]"
-        return plan
+        return handoffs.plan_of(self.journal.step(task, "plan").result, self.work.task_logs(task) / "PLAN.md")
 
     def _task_base(self, task: str, worktree: Path) -> str:
         for step, msg in self.journal.messages(task):

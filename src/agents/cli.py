@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         "--review-window",
         type=int,
         default=int(os.environ.get("COORDINATOR_REVIEW_WINDOW", "8192")),
-        help="tokens the reviewing model takes: the diff it gets is cut to fit (default 8192)",
+        help="tokens the reviewing model takes where the router cannot say (its /v1/route and /v1/models"
+        " give the largest window it would review with): the diff is cut to fit (default 8192)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run").add_argument("card", type=Path)

@@ -92,3 +92,28 @@ def messages_api(router_url: str, key: str) -> Callable[[], str | None]:
         return None
 
     return probe
+
+
+def review_window(router_url: str, key: str, model: str) -> int | None:
+    """The largest context window among the models the router would use for `model` now (its
+    choice and fallbacks, POST /v1/route; windows from GET /v1/models), or None when the router
+    cannot say. A diff cut to it reaches a model: the router skips those too small for it."""
+    base, headers = router_url.rstrip("/"), _headers(key)
+    probe = {"model": model, "messages": [{"role": "user", "content": "Review this change."}]}
+    try:
+        decision = httpx.post(f"{base}/v1/route", json=probe, headers=headers, timeout=10)
+        listing = httpx.get(f"{base}/v1/models", headers=headers, timeout=10)
+        chosen, models = decision.json(), listing.json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    if decision.status_code != 200 or listing.status_code != 200:
+        return None
+    if not isinstance(chosen, dict) or not isinstance(models, dict) or not isinstance(models.get("data"), list):
+        return None
+    candidates = {chosen.get("model"), *(chosen.get("fallbacks") or ())}
+    windows = [
+        m["context_window"]
+        for m in models["data"]
+        if isinstance(m, dict) and m.get("id") in candidates and isinstance(m.get("context_window"), int)
+    ]
+    return max(windows) if windows else None

@@ -11,6 +11,7 @@ and reads no environment. The collaborators are built in `lifespan.py`; the rout
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -39,7 +40,7 @@ def create_app(
 ) -> FastAPI:
     """Build the router. `environ` supplies the variables that say which cloud keys are set
     (default: `.env` overlaid by the process environment, as LiteLLM sees them)."""
-    settings = settings or Settings()
+    settings = settings or Settings.load(os.environ)
     state = RouterState(
         settings,
         Authenticator(settings.api_keys(), settings.admin_key_value()),

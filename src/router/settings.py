@@ -6,6 +6,7 @@ Every name below is documented in `.env.example`. Nothing here is read at import
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -81,6 +82,13 @@ class Settings(BaseSettings):
     session_max: int = Field(default=10_000, ge=1)
     # Largest request body accepted, in bytes (agents send long prompts; 8 MiB is generous).
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str]) -> Settings:
+        """From the environment and the env file ROUTER_ENV_FILE names (default `.env` in the
+        current folder; empty: none, so only the environment counts — what a test harness wants)."""
+        env_file = environ.get("ROUTER_ENV_FILE", ".env")
+        return cls(_env_file=env_file or None)
 
     def api_keys(self) -> tuple[str, ...]:
         raw = self.router_api_keys.get_secret_value() if self.router_api_keys else ""

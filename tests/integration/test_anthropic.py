@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from src.agents.router_client import review_window
 from tests.integration.conftest import CLAUDE_STANDIN, CLAUDE_STANDIN_PRICES, MASTER_KEY, OVERLOADED, Stack
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -267,6 +268,12 @@ def test_a_tool_loop_keeps_the_turn_s_task_type_and_model(stack: Stack, coding_o
 def test_a_request_larger_than_a_model_s_window_goes_to_one_that_fits(stack: Stack, coding_on_claude: None) -> None:
     # The embedded model's window as llama-server itself reports it (GET /props), next to the config's.
     assert httpx.get(stack.router_url + "/ready").json()["models"]["local-small"]["context_window"] == 8192
+    listed = {m["id"]: m.get("context_window") for m in httpx.get(stack.router_url + "/v1/models").json()["data"]}
+    assert (listed["local-small"], listed[CLAUDE_STANDIN], listed["auto"]) == (8192, 200_000, None)
+    # The coordinator cuts a reviewer's diff to the largest window among the models the router
+    # would use: for `auto` the chain reaches Claude; a named model is only itself.
+    assert review_window(stack.router_url, "sk-any", "auto") == 200_000
+    assert review_window(stack.router_url, "sk-any", "local-small") == 8192
     text = "The quick brown fox jumps over the lazy dog. " * 900  # ~40k characters: ~10k tokens > 8192
     session = str(uuid.uuid4())
     seen = len(stack.anthropic.requests)

@@ -73,6 +73,16 @@ def test_empty_key_settings_from_env_example_mean_no_keys(tmp_path: Path, monkey
     assert s.admin_key_value() is None
 
 
+def test_the_env_file_is_the_one_router_env_file_names_or_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CLASSIFIER", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("CLASSIFIER=heuristic\n")
+    (tmp_path / "other.env").write_text("CLASSIFIER=embedding\n")
+    assert Settings.load({}).classifier == "heuristic"  # ./.env, as a user starts it
+    assert Settings.load({"ROUTER_ENV_FILE": "other.env"}).classifier == "embedding"
+    assert Settings.load({"ROUTER_ENV_FILE": ""}).classifier == "learned"  # no file: the default
+
+
 @pytest.mark.parametrize("path", ["/metrics", "/ready", "/docs", "/openapi.json"])
 async def test_with_keys_configured_what_shows_spend_or_backends_needs_a_key(
     locked: httpx.AsyncClient, path: str

@@ -115,7 +115,9 @@ def repo(tmp_path: Path) -> Path:
     return r
 
 
-def coordinator(tmp_path: Path, driver: ScriptDriver, ledger: Ledger | None = None) -> Coordinator:
+def coordinator(
+    tmp_path: Path, driver: ScriptDriver, ledger: Ledger | None = None, window: int | None = None
+) -> Coordinator:
     work = WorkFolder(tmp_path / "work")
     return Coordinator(
         Journal(work.journal),
@@ -123,6 +125,7 @@ def coordinator(tmp_path: Path, driver: ScriptDriver, ledger: Ledger | None = No
         work=work,
         drivers={"script": driver},
         usage=(ledger or driver.ledger).usage,
+        windows=lambda key, model: window,
         progress=lambda _: None,
     )
 
@@ -375,7 +378,13 @@ def test_agents_own_files_are_never_committed(repo: Path, tmp_path: Path) -> Non
     assert tracked(repo, "mllm/greet") == ["README.md", "greet.py"]
 
 
-def test_the_reviewer_gets_a_diff_cut_to_its_window_with_a_note_of_what_was_cut(repo: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("router_says", [None, 200_000])
+def test_the_reviewer_gets_a_diff_cut_to_its_window_with_a_note_of_what_was_cut(
+    repo: Path, tmp_path: Path, router_says: int | None
+) -> None:
+    """The window is the largest the router would review with (router_client.review_window);
+    where it cannot say, the configured one (COORDINATOR_REVIEW_WINDOW, 8,192)."""
+
     def many_files(ctx: StepContext) -> AgentOutcome:
         for i in range(6):
             (ctx.worktree / f"mod{i}.py").write_text("".join(f"x{j} = {j}\n" for j in range(400)))
@@ -390,8 +399,11 @@ def test_the_reviewer_gets_a_diff_cut_to_its_window_with_a_note_of_what_was_cut(
     driver = ScriptDriver(
         {"plan": plan, "implement": many_files, "refine": nothing, "fix": nothing, "review": reviewer}
     )
-    coord = coordinator(tmp_path, driver)
+    coord = coordinator(tmp_path, driver, window=router_says)
     coord.run(submit(coord, repo))
+    if router_says is not None:  # a model with a larger window will review it: the whole diff goes
+        assert "mod5.py" in seen["diff"] and seen["note"] == ""
+        return
     budget = int((8192 - 3500 - int(len(driver.instructions["review"]) / 2.5)) * 2.5)
     assert 0 < len(seen["diff"]) <= budget < 6 * 400 * 9  # the whole diff would not fit
     assert "mod0.py" in seen["diff"] and "mod5.py" not in seen["diff"]

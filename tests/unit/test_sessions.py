@@ -13,15 +13,14 @@ from hypothesis import strategies as st
 from src.router.core.catalog import parse_catalog
 from src.router.core.policy import Classification, ModelState, RequestFeatures, TurnPin, decide, merge_windows
 from src.router.core.rules import DefaultRoute, Rule, RulesFile
-from src.router.core.spend import input_tokens
+from src.router.core.spend import input_tokens, tool_schema_tokens
 from src.router.core.tasks import TaskType
 from src.router.state.availability import AvailabilityMonitor
 from src.router.state.ledger import Ledger, SpendRow
 from src.router.state.sessions import TurnPins, caller_of
 
-CLAUDE_CODE = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "claude_code_request_1.json").read_text())[
-    "body"
-]
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+CLAUDE_CODE = json.loads((FIXTURES / "claude_code_request_1.json").read_text())["body"]
 RULES = RulesFile(
     default=DefaultRoute(model="local-small", fallbacks=("claude-sonnet",)),
     rules=(Rule(task_type=TaskType.TRANSLATION, model="local-small", fallbacks=("claude-sonnet",)),),
@@ -177,7 +176,9 @@ async def test_the_probe_learns_windows_from_llama_server_props_and_vllm_s_model
         },
         source="test",
     )
-    props = {"default_generation_settings": {"n_ctx": 8192}}  # llama-server's /props shape
+    # GET /props of the embedded llama-server (build b1-0c1e570, SmolLM2-135M, `--jinja -c 16384
+    # -np 4 --kv-unified`), recorded as served: its template cannot render tools.
+    props = json.loads((FIXTURES / "llamacpp_props.json").read_text())
     upstream = _Backends(
         {
             "http://lite/v1/models": (200, {"data": []}),
@@ -199,6 +200,7 @@ async def test_the_probe_learns_windows_from_llama_server_props_and_vllm_s_model
     )
     snap = await monitor.probe()
     assert {m: s.context_window for m, s in snap.models.items()} == {"llama": 8192, "small-config": 8192, "vllm": 32768}
+    assert {m: s.renders_tools for m, s in snap.models.items()} == {"llama": False, "small-config": False, "vllm": True}
     assert merge_windows(catalog.windows(), snap.models) == {"llama": 8192, "small-config": 4096, "vllm": 32768}
 
 
@@ -227,3 +229,24 @@ def test_tool_definitions_count_towards_the_size_on_both_apis() -> None:
     anthropic = {"model": "auto", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
     assert input_tokens({**anthropic, "tools": tools}) > 10_000
     assert input_tokens(CLAUDE_CODE) > 4_000  # the recorded request, its long texts cut
+
+
+def test_tool_schemas_do_not_count_against_a_window_whose_template_drops_them() -> None:
+    """OpenHands' recorded request: ~3.4k tokens of messages (llama-server counted 3,380 with or
+    without its tools) and ~5.2k of tool schemas that SmolLM2's template never renders."""
+    body = json.loads((FIXTURES / "openhands_requests.jsonl").read_text().splitlines()[0])
+    schemas = tool_schema_tokens(body)
+    total = input_tokens(body)
+    assert total > 8192 > total - schemas
+    auto = RequestFeatures(None, Classification(TaskType.CODE_GENERATION, 0.9, "x"), total, None, schemas)
+    drops_tools = {**UP, "local-small": ModelState(True, renders_tools=False)}
+    assert auto.prompt_tokens_for(drops_tools["local-small"]) == total - schemas
+    assert auto.prompt_tokens_for(UP["local-small"]) == total
+    assert decide(auto, RULES, drops_tools, windows=WINDOWS).model == "local-small"
+    # A backend that renders tools (or says nothing) sees them all: the window check counts them.
+    skipped = decide(auto, RULES, UP, windows=WINDOWS)
+    assert skipped.model == "claude-sonnet"
+    assert (
+        "local-small",
+        f"context window of 8192 tokens is smaller than the request (~{total} tokens)",
+    ) in skipped.skipped

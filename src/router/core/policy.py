@@ -58,6 +58,15 @@ class RequestFeatures:
     classification: Classification
     input_tokens: int
     turn: TurnPin | None = None  # set only while the request continues a turn (a tool result)
+    # Of `input_tokens`, the tool/function schemas: a backend whose chat template cannot render
+    # tools (llama-server reports it) never sees them, so they don't count against its window.
+    tool_schema_tokens: int = 0
+
+    def prompt_tokens_for(self, state: ModelState | None) -> int:
+        """The prompt as the model's backend will see it."""
+        if state is not None and not state.renders_tools:
+            return max(0, self.input_tokens - self.tool_schema_tokens)
+        return self.input_tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +94,7 @@ class ModelState:
     available: bool
     reason: str = ""
     context_window: int | None = None  # as the backend reports it (llama-server /props, vLLM max_model_len)
+    renders_tools: bool = True  # False: the backend's chat template drops tool schemas (llama-server /props)
 
 
 def merge_windows(configured: Mapping[str, int], availability: Mapping[str, ModelState]) -> dict[str, int]:
@@ -176,7 +186,7 @@ def _usable(
     model: str,
     availability: Mapping[str, ModelState],
     budget: BudgetSnapshot,
-    input_tokens: int,
+    features: RequestFeatures,
     windows: Mapping[str, int],
 ) -> str | None:
     """None if the model may be used, else why not."""
@@ -185,10 +195,18 @@ def _usable(
         return "not in the LiteLLM config"
     if not state.available:
         return state.reason or "unavailable"
+    return too_large_for(model, features, availability, windows) or budget.capped.get(model)
+
+
+def too_large_for(
+    model: str, features: RequestFeatures, availability: Mapping[str, ModelState], windows: Mapping[str, int]
+) -> str | None:
+    """Why the request does not fit the model's context window, or None (fits, or window unknown)."""
     window = windows.get(model)
-    if window is not None and input_tokens > window:
-        return f"{WINDOW_TOO_SMALL} of {window} tokens is smaller than the request (~{input_tokens} tokens)"
-    return budget.capped.get(model)
+    tokens = features.prompt_tokens_for(availability.get(model))
+    if window is not None and tokens > window:
+        return f"{WINDOW_TOO_SMALL} of {window} tokens is smaller than the request (~{tokens} tokens)"
+    return None
 
 
 def decide(
@@ -228,7 +246,7 @@ def decide(
 
     turn_why_not: str | None = None
     if turn is not None:
-        turn_why_not = _usable(turn.model, availability, budget, features.input_tokens, windows)
+        turn_why_not = _usable(turn.model, availability, budget, features, windows)
         signals["session"] = {"turn_model": turn.model, "kept": turn_why_not is None}
         if turn_why_not is not None:
             signals["session"]["why_not"] = turn_why_not
@@ -264,7 +282,7 @@ def decide(
     usable: list[str] = []
     if turn is not None and turn_why_not is None:
         rest = [m for m in chain if m != turn.model]
-        fallbacks = tuple(m for m in rest if _usable(m, availability, budget, features.input_tokens, windows) is None)
+        fallbacks = tuple(m for m in rest if _usable(m, availability, budget, features, windows) is None)
         return Decision(
             cls.task_type,
             cls.confidence,
@@ -277,7 +295,7 @@ def decide(
             pinned=True,
         )
     for model in chain:
-        why_not = _usable(model, availability, budget, features.input_tokens, windows)
+        why_not = _usable(model, availability, budget, features, windows)
         if why_not is None:
             usable.append(model)
         elif not usable:

@@ -69,6 +69,12 @@ def input_tokens(body: Mapping[str, Any]) -> int:
     return math.ceil(chars / CHARS_PER_TOKEN) + images * IMAGE_TOKENS
 
 
+def tool_schema_tokens(body: Mapping[str, Any]) -> int:
+    """Of `input_tokens`, the tool/function schemas (`tools`, `functions`) as their JSON text."""
+    chars = sum(len(orjson.dumps(body[name])) for name in ("tools", "functions") if body.get(name) is not None)
+    return math.ceil(chars / CHARS_PER_TOKEN)
+
+
 def output_tokens_of(answer: Mapping[str, Any]) -> int | None:
     """An estimate of a chat.completion's output tokens from its text and tool calls, for an
     answer that reported no usage; None when it has no readable choices."""

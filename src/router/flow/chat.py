@@ -33,6 +33,7 @@ from src.router.core.errors import (
 )
 from src.router.core.policy import (
     WINDOW_TOO_SMALL,
+    merge_windows,
 )
 from src.router.core.rules import RulesFile
 from src.router.core.task_keys import TaskClaims
@@ -345,7 +346,14 @@ class ChatService:
         snapshot = await self._availability.current()
         names = list(snapshot.litellm_models) or self._catalog.names()
         now = int(time.time())
-        data = [{"id": n, "object": "model", "created": now, "owned_by": "litellm"} for n in names]
+        # Each model's context window where known (the smaller of the config's and the backend's),
+        # so a client can size what it sends (the coordinator cuts a reviewer's diff to it).
+        windows = merge_windows(self._catalog.windows(), snapshot.models)
+        data = [
+            {"id": n, "object": "model", "created": now, "owned_by": "litellm"}
+            | ({"context_window": windows[n]} if n in windows else {})
+            for n in names
+        ]
         data += [{"id": n, "object": "model", "created": now, "owned_by": "router"} for n in virtual_model_names()]
         return {"object": "list", "data": data}
 

@@ -27,7 +27,7 @@ from src.router.core.policy import (
 )
 from src.router.core.request_fields import sanitize_fields
 from src.router.core.rules import RulesFile
-from src.router.core.spend import input_tokens
+from src.router.core.spend import input_tokens, tool_schema_tokens
 from src.router.state.availability import AvailabilityMonitor
 from src.router.state.breaker import CircuitBreaker
 from src.router.state.budget import BudgetTracker
@@ -127,7 +127,7 @@ class RequestRouter:
         snapshot = await self._availability.current()
         # The budget snapshot steers the choice; `reserve` (atomic in the spend store) holds the cap.
         max_out = wire.max_output(body)
-        features = RequestFeatures(concrete, classification, tokens, turn)
+        features = RequestFeatures(concrete, classification, tokens, turn, tool_schema_tokens(body))
         load = self._load.snapshot() if self._load is not None else LoadSnapshot()
         budget = self._budget.snapshot(tokens, max_out)
         availability = self._availability_now(snapshot.models)
@@ -136,9 +136,10 @@ class RequestRouter:
         if model != body["model"]:
             decision.signals["model_alias"] = {body["model"]: model}
         window = windows.get(concrete) if concrete is not None else None
-        if to_send and window is not None and tokens > window:
+        prompt = features.prompt_tokens_for(availability.get(concrete)) if concrete is not None else tokens
+        if to_send and window is not None and prompt > window:
             raise InvalidRequest(
-                f"prompt is too long: ~{tokens} tokens is more than {concrete}'s context window of {window}"
+                f"prompt is too long: ~{prompt} tokens is more than {concrete}'s context window of {window}"
                 " tokens; name a larger model, or 'auto' to let the router choose one that fits.",
                 param="messages",
                 code="context_length_exceeded",

@@ -91,25 +91,32 @@ class AvailabilityMonitor:
         if status >= 500:
             return ModelState(False, f"backend unhealthy: GET /models -> {status}")
         # No address in the reason: clients see reasons.
-        return ModelState(True, f"backend up (GET /models -> {status})", await self._context_window(model, data))
+        window, renders_tools = await self._backend_facts(model, data)
+        return ModelState(True, f"backend up (GET /models -> {status})", window, renders_tools)
 
-    async def _context_window(self, model: CatalogModel, models: object) -> int | None:
-        """The window the backend itself reports: vLLM's `max_model_len` in its model list, or
-        llama-server's per-slot `n_ctx` from `GET /props` (free, like the probe)."""
+    async def _backend_facts(self, model: CatalogModel, models: object) -> tuple[int | None, bool]:
+        """(context window, whether its chat template renders tool schemas), as the backend
+        reports them: vLLM's `max_model_len` in its model list; llama-server's per-slot `n_ctx`
+        and `chat_template_caps.supports_tools` from `GET /props` (free, like the probe). Unknown:
+        (None, True) — no window check, tools counted."""
         if isinstance(models, dict) and isinstance(models.get("data"), list):
             lengths = [m.get("max_model_len") for m in models["data"] if isinstance(m, dict)]
             if lengths and isinstance(lengths[0], int):
-                return lengths[0]
+                return lengths[0], True
         assert model.api_base is not None
         base = model.api_base.rstrip("/")
         props = (base[: -len("/v1")] if base.endswith("/v1") else base) + "/props"
         try:
             status, data = await self._upstream.get_json(props, None, self._timeout)
         except UpstreamError:
-            return None
-        settings = data.get("default_generation_settings") if isinstance(data, dict) else None
+            return None, True
+        if status != 200 or not isinstance(data, dict):
+            return None, True
+        settings = data.get("default_generation_settings")
         n_ctx = settings.get("n_ctx") if isinstance(settings, dict) else None
-        return n_ctx if status == 200 and isinstance(n_ctx, int) and n_ctx > 0 else None
+        caps = data.get("chat_template_caps")
+        renders_tools = not (isinstance(caps, dict) and caps.get("supports_tools") is False)
+        return (n_ctx if isinstance(n_ctx, int) and n_ctx > 0 else None), renders_tools
 
     async def probe(self) -> AvailabilitySnapshot:
         env = self._environ()
