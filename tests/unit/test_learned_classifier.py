@@ -156,11 +156,12 @@ def test_the_confidence_is_a_probability_and_the_runner_up_is_named() -> None:
 
 
 def test_the_hand_written_evaluation_set_stays_a_regression_check() -> None:
-    # Measured 0.75 for the shipped artefact (docs/classifier_eval.md); the heuristic scores higher
-    # here because its lexicon was written with this set in view. A retrained artefact may not fall
-    # below this floor unnoticed.
+    # Measured 0.93 for the shipped artefact (docs/classifier_eval.md), 0.77 for the linear model
+    # before the lexicon voted; the lexicon alone scores 0.94 here because it was written with this
+    # set in view, so the figure flatters the vote. A retrained artefact may not fall below this
+    # floor unnoticed.
     examples = load_examples(REPO / "benchmarks" / "task_eval" / "task_eval.jsonl")
-    assert score(clf, examples).macro_f1 >= 0.70
+    assert score(clf, examples).macro_f1 >= 0.85
 
 
 @pytest.mark.parametrize(

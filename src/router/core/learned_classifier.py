@@ -57,7 +57,6 @@ _SALT = {
 # words and word pairs of the texts read.
 NS_TEXT, NS_INSTRUCTION, NS_WORDS = 0, 1, 2
 INSTRUCTION_HEAD, INSTRUCTION_TAIL = 120, 80
-USE_INSTRUCTION, USE_WORDS = True, True
 _REMINDER_RE = re.compile(r"<system-reminder>.*?</system-reminder>", re.S)
 _SPACE_RE = re.compile(r"\s+")
 _DIGITS = str.maketrans("123456789", "000000000")
@@ -177,10 +176,8 @@ def features(user: str, system: str) -> tuple[npt.NDArray[np.int64], npt.NDArray
     groups = [hashed(u, NS_TEXT)]
     if s:
         groups.append(hashed(s, NS_TEXT))
-    if USE_INSTRUCTION:
-        groups.append(hashed(instruction_window(u), NS_INSTRUCTION))
-    if USE_WORDS:
-        groups.append(hashed_words(u + s, NS_WORDS))
+    groups.append(hashed(instruction_window(u), NS_INSTRUCTION))
+    groups.append(hashed_words(u + s, NS_WORDS))
     return np.concatenate(groups), np.concatenate([_scaled(g) for g in groups])
 
 
