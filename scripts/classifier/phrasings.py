@@ -228,7 +228,6 @@ DOC_TASK_WRAPS = [
     "I need a helper: {doc} Please write it with type hints.",
     "Write a function to {lower}. Include a couple of unit tests.",
     "Code this in Go: {doc}",
-    "Write a function to {lower}. Your code should pass these tests: assert {name}(...) is not None",
 ]
 # Around an unfinished function (signature and docstring, no body).
 STUB_WRAPS = [
