@@ -652,6 +652,44 @@ def from_gsm8k(m: Mirrors, rng: random.Random) -> list[dict[str, str]]:
     return [ex(rng.choice(P.MATH_WRAPS).format(q=r["question"]), "math_reasoning", "gsm8k") for r in rows[:1200]]
 
 
+def function_requests(m: Mirrors, rng: random.Random) -> list[dict[str, str]]:
+    """Requests for a small program, many about a computation or a text task (code generation),
+    and GSM8K word problems not used as math examples, handed over as programming tasks."""
+    out = []
+    for task in P.FUNCTION_TASKS:
+        for wrap in rng.sample(P.FUNCTION_WRAPS, 6):
+            out.append(
+                ex(wrap.format(t=task, lang=rng.choice(P.PROGRAMMING_LANGS)), "code_generation", "synthetic:function")
+            )
+    rows = [
+        json.loads(line)
+        for line in m.read("openai/grade-school-math", "grade_school_math/data/train.jsonl").splitlines()
+    ]
+    rng.shuffle(rows)
+    for r in rows[-300:]:  # from_gsm8k takes the first 1,200 of its own shuffle: these may overlap, labels differ
+        wrap = rng.choice(P.CODE_FOR_PROBLEM_WRAPS)
+        out.append(
+            ex(wrap.format(q=r["question"], lang=rng.choice(P.PROGRAMMING_LANGS)), "code_generation", "gsm8k-code")
+        )
+    return out
+
+
+def creative_requests(rng: random.Random) -> list[dict[str, str]]:
+    """Creative writing asked for in other words than "write a ...": role-play, voices, occasions."""
+    out = []
+    for _ in range(400):
+        text = rng.choice(P.ROLEPLAY_WRAPS).format(
+            persona=rng.choice(P.PERSONAS), topic=rng.choice(P.TOPICS), form=rng.choice(P.FORMS)
+        )
+        out.append(ex(text, "creative_writing", "synthetic:roleplay"))
+    for _ in range(200):
+        text = rng.choice(P.OCCASION_WRAPS).format(
+            tone=rng.choice(P.OCCASION_TONES), who=rng.choice(P.OCCASION_WHO), why=rng.choice(P.OCCASION_WHY)
+        )
+        out.append(ex(text, "creative_writing", "synthetic:occasion"))
+    return out
+
+
 def from_aqua(m: Mirrors) -> list[dict[str, str]]:
     out = []
     for path in ("dev.json", "test.json"):
@@ -1000,6 +1038,9 @@ def main(argv: list[str] | None = None) -> int:
     rows += from_seed_tasks(m)
     rows += from_gsm8k(m, rng)
     rows += from_aqua(m)
+    # Families added later draw from their own seeded streams, so the rows before and after stay as they were.
+    rows += function_requests(m, random.Random(SEED + 1))  # noqa: S311
+    rows += creative_requests(random.Random(SEED + 2))  # noqa: S311
     rows += architecture(m, rng)
     rows += code_review(code, rng)
     rows += code_tasks(code, rng)

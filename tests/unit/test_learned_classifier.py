@@ -156,11 +156,12 @@ def test_the_confidence_is_a_probability_and_the_runner_up_is_named() -> None:
 
 
 def test_the_hand_written_evaluation_set_stays_a_regression_check() -> None:
-    # Measured 0.75 for the shipped artefact (docs/classifier_eval.md); the heuristic scores higher
-    # here because its lexicon was written with this set in view. A retrained artefact may not fall
-    # below this floor unnoticed.
+    # Measured 0.93 for the shipped artefact (docs/classifier_eval.md), 0.77 for the linear model
+    # before the lexicon voted; the lexicon alone scores 0.94 here because it was written with this
+    # set in view, so the figure flatters the vote. A retrained artefact may not fall below this
+    # floor unnoticed.
     examples = load_examples(REPO / "benchmarks" / "task_eval" / "task_eval.jsonl")
-    assert score(clf, examples).macro_f1 >= 0.70
+    assert score(clf, examples).macro_f1 >= 0.85
 
 
 @pytest.mark.parametrize(
@@ -290,3 +291,57 @@ def test_training_is_deterministic_and_offline(tmp_path: Path) -> None:
         for r in rows
     )
     assert hits > 0.8 * len(rows)
+
+
+class _Lexicon:
+    """A stand-in lexicon that names one type, and counts how often it was asked."""
+
+    def __init__(self, vote: TaskType) -> None:
+        self.vote, self.calls = vote, 0
+
+    def classify(self, conv: Any) -> Any:
+        from src.router.core.policy import Classification
+
+        self.calls += 1
+        return Classification(self.vote, 1.0, "heuristic", ())
+
+
+def test_the_lexicons_vote_shifts_the_scores_by_the_weight_the_artefact_carries() -> None:
+    from dataclasses import replace
+
+    conv = conversation([{"role": "user", "content": "Write a haiku about rain."}])
+    assert clf.model.heuristic_weight > 0  # the shipped artefact uses the vote
+    alone = LearnedClassifier(replace(clf.model, heuristic_weight=0.0), _Lexicon(TaskType.MATH_REASONING))  # type: ignore[arg-type]
+    assert alone.classify(conv).task_type is TaskType.CREATIVE_WRITING and alone.lexicon.calls == 0  # type: ignore[attr-defined]
+    heavy = LearnedClassifier(replace(clf.model, heuristic_weight=1e4), _Lexicon(TaskType.MATH_REASONING))  # type: ignore[arg-type]
+    result = heavy.classify(conv)
+    assert result.task_type is TaskType.MATH_REASONING and "lexicon math_reasoning" in result.matched
+    # The shipped weight: the model's own answer still wins when the lexicon disagrees weakly.
+    shipped = LearnedClassifier(clf.model, _Lexicon(TaskType.MATH_REASONING))  # type: ignore[arg-type]
+    p_alone = alone.model.probabilities(conv.latest_user, conv.system)
+    p_voted = shipped.model.probabilities(conv.latest_user, conv.system, TaskType.MATH_REASONING)
+    math = clf.model.labels.index(TaskType.MATH_REASONING)
+    assert p_voted[math] > p_alone[math]
+
+
+def test_words_hash_the_same_wherever_they_stand() -> None:
+    from src.router.core.learned_classifier import hashed_words
+
+    a = hashed_words(" write a function to sort ", 2)
+    b = hashed_words(" please write a function ", 2)
+    # unigrams first, then pairs: "write", "a", "function" and the pairs "write a", "a function"
+    assert set(a[:5]) & set(b[:4]) == set(b[1:4]) and len(a) == 5 + 4 and len(b) == 4 + 3
+    assert set(a[5:]) & set(b[4:]) == {a[5], a[6]}
+
+
+def test_the_lexicon_votes_on_the_users_instruction_not_on_a_tools_output() -> None:
+    # A tool loop: the file the agent read reads like a translation job; the ask is a fix.
+    notes = "Translator's notes: translate and localize this into German, into Spanish and into Italian."
+    messages = [
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": "Fix the bug in calc.py"},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "1", "type": "function"}]},
+        {"role": "tool", "tool_call_id": "1", "content": notes},
+    ]
+    result = clf.classify(conversation(messages))
+    assert result.task_type is TaskType.CODE_GENERATION and "lexicon code_generation" in result.matched

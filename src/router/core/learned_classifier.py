@@ -1,12 +1,16 @@
-"""The learned task classifier (the default): a linear model over hashed character n-grams.
+"""The learned task classifier (the default): a linear model over hashed n-grams, with the phrase
+lexicon's vote.
 
-fastText-style: the text is lower-cased, its character 1- to 5-grams (spanning word
-boundaries, so words and short phrases count too) are hashed into 2^18 buckets, and each type's
-score is the sum of the buckets' weights, each part of the conversation scaled by 1/sqrt(its
-number of n-grams); a softmax with a fitted temperature turns the scores into a calibrated
-confidence. Trained on public labelled instruction collections (`data/classifier/SOURCES.md`,
-`make train-classifier`); the weights ship in `data/classifier/model.npz` (float16) and are
-loaded once at start.
+fastText-style: the text is lower-cased, and three groups of features are hashed into 2^18
+buckets: its character 1- to 5-grams (spanning word boundaries, so words and short phrases count
+too); the same n-grams of the instruction window (the start and the end of the user's turn, where
+people write what they want) in a namespace of their own; and its words and word pairs. Each
+type's score is the sum of the buckets' weights, each group scaled by 1/sqrt(its size). The
+phrase lexicon (`classifier.HeuristicClassifier`) then votes: its type's score gets a fixed
+weight, chosen on collections held out from training. A softmax with a fitted temperature turns
+the scores into a calibrated confidence. Trained on public labelled instruction collections
+(`data/classifier/SOURCES.md`, `make train-classifier`); the weights ship in
+`data/classifier/model.npz` (float16) and are loaded once at start.
 
 What it reads: the latest user turn, with Claude Code's `<system-reminder>` blocks removed,
 each fenced code block cut to its first line, and long text cut to its head and tail; and the
@@ -20,19 +24,20 @@ from __future__ import annotations
 
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from src.router.core.classifier import HeuristicClassifier
 from src.router.core.features import Conversation
 from src.router.core.policy import Classification
 from src.router.core.tasks import TASK_TYPES, TaskType
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[3] / "data" / "classifier" / "model.npz"
-FORMAT = 1
+FORMAT = 2
 BITS = 18
 NGRAMS = (1, 2, 3, 4, 5)
 # How much of each part is read (characters): the instruction is almost always at the start or
@@ -40,10 +45,18 @@ NGRAMS = (1, 2, 3, 4, 5)
 USER_HEAD, USER_TAIL, SYSTEM_HEAD = 700, 300, 300
 
 _P = np.uint64(0x100000001B3)  # FNV prime: the polynomial base of the rolling hash
+_P_INV = np.uint64(pow(0x100000001B3, -1, 1 << 64))
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing multiplier
 _SALT = {
-    (ns, n): np.uint64((ns * 0x1F1F1F1F + n * 0x5851F42D4C957F2D) & 0xFFFFFFFFFFFFFFFF) for ns in (0, 1) for n in NGRAMS
+    (ns, n): np.uint64((ns * 0x1F1F1F1F + n * 0x5851F42D4C957F2D) & 0xFFFFFFFFFFFFFFFF)
+    for ns in (0, 1, 2)
+    for n in (*NGRAMS, 6, 7)
 }
+# The hashed namespaces: every character n-gram of the texts read; the same for the instruction's
+# window (the start and the end of the user's turn, where people write what they want); the
+# words and word pairs of the texts read.
+NS_TEXT, NS_INSTRUCTION, NS_WORDS = 0, 1, 2
+INSTRUCTION_HEAD, INSTRUCTION_TAIL = 120, 80
 _REMINDER_RE = re.compile(r"<system-reminder>.*?</system-reminder>", re.S)
 _SPACE_RE = re.compile(r"\s+")
 _DIGITS = str.maketrans("123456789", "000000000")
@@ -111,21 +124,61 @@ def hashed(text: str, namespace: int, bits: int = BITS) -> npt.NDArray[np.int64]
     return np.concatenate(parts).astype(np.int64)
 
 
-def features(user: str, system: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    """The bucket indices of a conversation's n-grams and the value each counts with.
+def hashed_words(text: str, namespace: int, bits: int = BITS) -> npt.NDArray[np.int64]:
+    """Bucket indices of the text's words and word pairs (split at spaces, on UTF-8 bytes).
 
-    Each part is scaled by 1/sqrt(its number of n-grams), so a long system prompt does not drown
-    a short request (and a long pasted document does not drown a short system instruction).
-    Both parts share one hash space: "summarize" means the same in either.
+    A polynomial hash of every prefix gives any span's hash in O(1) (mod 2^64), so words and
+    pairs are hashed without a Python loop over them.
+    """
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8).astype(np.uint64)
+    if len(data) < 3:
+        return np.zeros(0, dtype=np.int64)
+    shift = np.uint64(64 - bits)
+    with np.errstate(over="ignore"):
+        # P is odd, so it has an inverse mod 2^64: prefix[i] = sum(data[j] * P^-j, j < i), and
+        # the span [a, b) hashes to (prefix[b] - prefix[a]) * P^(b-1) = sum(data[j] * P^(b-1-j)).
+        n = len(data) + 1
+        powers = np.cumprod(np.full(n, _P, dtype=np.uint64)) * _P_INV  # P^0 .. P^(n-1)
+        inverse = np.cumprod(np.full(n, _P_INV, dtype=np.uint64)) * _P  # P^0 .. P^-(n-1)
+        prefix = np.concatenate((np.zeros(1, dtype=np.uint64), np.cumsum(data * inverse[:-1], dtype=np.uint64)))
+        spaces = np.flatnonzero(data == 32)
+        starts, ends = spaces[:-1] + 1, spaces[1:]
+        keep = ends > starts
+        starts, ends = starts[keep], ends[keep]
+        if not len(starts):
+            return np.zeros(0, dtype=np.int64)
+        uni = (prefix[ends] - prefix[starts]) * powers[ends - 1]
+        bi = (prefix[ends[1:]] - prefix[starts[:-1]]) * powers[ends[1:] - 1]
+        parts = [((uni ^ _SALT[(namespace, 6)]) * _MIX) >> shift, ((bi ^ _SALT[(namespace, 7)]) * _MIX) >> shift]
+    return np.concatenate(parts).astype(np.int64)
+
+
+def _scaled(idx: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+    return np.full(len(idx), 1.0 / np.sqrt(max(len(idx), 1)), dtype=np.float32)
+
+
+def instruction_window(user: str) -> str:
+    """The start and the end of the (prepared) user turn: where the ask almost always is."""
+    if len(user) <= INSTRUCTION_HEAD + INSTRUCTION_TAIL:
+        return user
+    return user[:INSTRUCTION_HEAD] + " \u2026 " + user[-INSTRUCTION_TAIL:]
+
+
+def features(user: str, system: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """The bucket indices of a conversation's features and the value each counts with.
+
+    Each group (the user turn's n-grams, the system prompt's, the instruction window's, the
+    words') is scaled by 1/sqrt(its size), so a long system prompt does not drown a short
+    request (and a long pasted document does not drown a short system instruction). The user
+    turn and the system prompt share one hash space: "summarize" means the same in either.
     """
     u, s = prepare(user, system)
-    iu = hashed(u, 0)
-    vu = np.full(len(iu), 1.0 / np.sqrt(max(len(iu), 1)), dtype=np.float32)
-    if not s:
-        return iu, vu
-    i_s = hashed(s, 0)
-    vs = np.full(len(i_s), 1.0 / np.sqrt(max(len(i_s), 1)), dtype=np.float32)
-    return np.concatenate((iu, i_s)), np.concatenate((vu, vs))
+    groups = [hashed(u, NS_TEXT)]
+    if s:
+        groups.append(hashed(s, NS_TEXT))
+    groups.append(hashed(instruction_window(u), NS_INSTRUCTION))
+    groups.append(hashed_words(u + s, NS_WORDS))
+    return np.concatenate(groups), np.concatenate([_scaled(g) for g in groups])
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +187,7 @@ class LearnedModel:
     bias: npt.NDArray[np.float32]  # (types,)
     temperature: float
     labels: tuple[TaskType, ...]
+    heuristic_weight: float  # added to the logit of the type the phrase lexicon names
 
     @classmethod
     def load(cls, path: Path) -> LearnedModel:
@@ -147,6 +201,7 @@ class LearnedModel:
                 weights = z["weights"].astype(np.float32)
                 bias = z["bias"].astype(np.float32)
                 temperature = float(z["temperature"])
+                heuristic_weight = float(z["heuristic_weight"])
         except ModelUnavailable:
             raise
         except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
@@ -155,11 +210,21 @@ class LearnedModel:
             raise ModelUnavailable(f"{path}: weights {weights.shape}, bias {bias.shape}: not a {BITS}-bit model")
         if not np.isfinite(weights).all():
             raise ModelUnavailable(f"{path}: weights are not finite")
-        return cls(weights, bias, temperature, labels)
+        if not np.isfinite(heuristic_weight) or heuristic_weight < 0:
+            raise ModelUnavailable(f"{path}: heuristic_weight {heuristic_weight}")
+        return cls(weights, bias, temperature, labels, heuristic_weight)
 
-    def probabilities(self, user: str, system: str) -> npt.NDArray[np.float64]:
+    def logits(self, user: str, system: str) -> npt.NDArray[np.float64]:
+        """The linear model's scores, before the lexicon's vote and the temperature."""
         idx, vals = features(user, system)
-        logits = (vals @ self.weights[idx] + self.bias).astype(np.float64) / self.temperature
+        out: npt.NDArray[np.float64] = (vals @ self.weights[idx] + self.bias).astype(np.float64)
+        return out
+
+    def probabilities(self, user: str, system: str, lexicon: TaskType | None = None) -> npt.NDArray[np.float64]:
+        logits = self.logits(user, system)
+        if lexicon is not None:
+            logits[self.labels.index(lexicon)] += self.heuristic_weight
+        logits /= self.temperature
         logits -= logits.max()
         p = np.exp(logits)
         out: npt.NDArray[np.float64] = p / p.sum()
@@ -167,25 +232,42 @@ class LearnedModel:
 
 
 class LearnedClassifier:
-    """`Classifier` over the learned model; `load()` raises `ModelUnavailable` with the reason."""
+    """`Classifier` over the learned model; `load()` raises `ModelUnavailable` with the reason.
 
-    def __init__(self, model: LearnedModel) -> None:
+    The phrase lexicon (`HeuristicClassifier`) votes too: its type's logit gets the model's
+    `heuristic_weight`, a weight chosen when training on collections held out from the weights
+    (`python -m scripts.classifier.train --cross-source`). The two err on different requests;
+    together they do better on held-out collections than either alone.
+    """
+
+    def __init__(self, model: LearnedModel, lexicon: HeuristicClassifier | None = None) -> None:
         self.model = model
+        self.lexicon = lexicon or HeuristicClassifier()
 
     @classmethod
     def load(cls, path: Path = DEFAULT_MODEL_PATH) -> LearnedClassifier:
         return cls(LearnedModel.load(path))
 
     def classify(self, conv: Conversation) -> Classification:
-        p = self.model.probabilities(conv.latest_user, conv.system)
+        # The lexicon votes on what the model reads (and what it was trained with): the system
+        # prompt and the latest user turn, not earlier turns such as a tool's output.
+        vote = self.lexicon.classify(replace(conv, earlier="")).task_type if self.model.heuristic_weight else None
+        p = self.model.probabilities(conv.latest_user, conv.system, vote)
         # argmax takes the first of equal maxima: ties resolve in the fixed label order.
         best = int(np.argmax(p))
         runner_up = int(np.argsort(-p, kind="stable")[1])
-        matched = (f"p={p[best]:.3f}", f"next {self.model.labels[runner_up].value} p={p[runner_up]:.3f}")
+        matched: tuple[str, ...] = (
+            f"p={p[best]:.3f}",
+            f"next {self.model.labels[runner_up].value} p={p[runner_up]:.3f}",
+        )
+        if vote is not None:
+            matched += (f"lexicon {vote.value}",)
         return Classification(self.model.labels[best], round(float(p[best]), 4), "learned", matched)
 
 
-def save_model(path: Path, weights: Any, bias: Any, temperature: float, meta: dict[str, str]) -> None:
+def save_model(
+    path: Path, weights: Any, bias: Any, temperature: float, heuristic_weight: float, meta: dict[str, str]
+) -> None:
     """Write the artefact (float16 weights, compressed, byte-for-byte reproducible); `make train-classifier`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, Any] = {
@@ -194,6 +276,7 @@ def save_model(path: Path, weights: Any, bias: Any, temperature: float, meta: di
         "weights": np.asarray(weights, dtype=np.float16),
         "bias": np.asarray(bias, dtype=np.float32),
         "temperature": np.float64(temperature),
+        "heuristic_weight": np.float64(heuristic_weight),
         **{f"meta_{k}": np.array(v) for k, v in sorted(meta.items())},
     }
     # np.savez stamps each member with the current time; a fixed stamp makes the bytes reproducible.
