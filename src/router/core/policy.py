@@ -197,18 +197,21 @@ def _usable(
         return "not in the LiteLLM config"
     if not state.available:
         return state.reason or "unavailable"
-    return too_large_for(model, features, availability, windows) or budget.capped.get(model)
+    over = window_overflow(model, features, availability, windows)
+    if over is not None:
+        tokens, window = over
+        return f"{WINDOW_TOO_SMALL} of {window} tokens is smaller than the request (~{tokens} tokens)"
+    return budget.capped.get(model)
 
 
-def too_large_for(
+def window_overflow(
     model: str, features: RequestFeatures, availability: Mapping[str, ModelState], windows: Mapping[str, int]
-) -> str | None:
-    """Why the request does not fit the model's context window, or None (fits, or window unknown)."""
+) -> tuple[int, int] | None:
+    """(the prompt as the model's backend sees it, its window) when the one exceeds the other;
+    None when it fits or the window is unknown."""
     window = windows.get(model)
     tokens = features.prompt_tokens_for(availability.get(model))
-    if window is not None and tokens > window:
-        return f"{WINDOW_TOO_SMALL} of {window} tokens is smaller than the request (~{tokens} tokens)"
-    return None
+    return (tokens, window) if window is not None and tokens > window else None
 
 
 def decide(

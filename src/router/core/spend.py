@@ -28,7 +28,8 @@ def cost_of(model: CatalogModel, prompt_tokens: int, completion_tokens: int) -> 
 IMAGE_TOKENS = 1600
 _IMAGE_PART_TYPES = frozenset({"image_url", "image", "input_image"})
 # What else in a body is sent to the model as input, beside `messages`: counted as JSON text.
-_INPUT_FIELDS = ("tools", "functions", "tool_choice", "response_format", "system", "prediction")
+_TOOL_FIELDS = ("tools", "functions")  # the tool schemas, which some chat templates do not render
+_INPUT_FIELDS = (*_TOOL_FIELDS, "tool_choice", "response_format", "system", "prediction")
 
 
 def _text_and_images(value: object) -> tuple[int, int]:
@@ -71,7 +72,7 @@ def input_tokens(body: Mapping[str, Any]) -> int:
 
 def tool_schema_tokens(body: Mapping[str, Any]) -> int:
     """Of `input_tokens`, the tool/function schemas (`tools`, `functions`) as their JSON text."""
-    chars = sum(len(orjson.dumps(body[name])) for name in ("tools", "functions") if body.get(name) is not None)
+    chars = sum(len(orjson.dumps(body[name])) for name in _TOOL_FIELDS if body.get(name) is not None)
     return math.ceil(chars / CHARS_PER_TOKEN)
 
 

@@ -24,6 +24,7 @@ from src.router.core.policy import (
     RequestFeatures,
     decide,
     merge_windows,
+    window_overflow,
 )
 from src.router.core.request_fields import sanitize_fields
 from src.router.core.rules import RulesFile
@@ -135,9 +136,9 @@ class RequestRouter:
         decision = decide(features, self._rules(), availability, load, budget, windows)
         if model != body["model"]:
             decision.signals["model_alias"] = {body["model"]: model}
-        window = windows.get(concrete) if concrete is not None else None
-        prompt = features.prompt_tokens_for(availability.get(concrete)) if concrete is not None else tokens
-        if to_send and window is not None and prompt > window:
+        over = window_overflow(concrete, features, availability, windows) if concrete is not None else None
+        if to_send and over is not None:
+            prompt, window = over
             raise InvalidRequest(
                 f"prompt is too long: ~{prompt} tokens is more than {concrete}'s context window of {window}"
                 " tokens; name a larger model, or 'auto' to let the router choose one that fits.",
