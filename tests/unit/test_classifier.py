@@ -10,32 +10,17 @@ from src.router.core.classifier import HeuristicClassifier
 from src.router.core.evaluate import load_examples, long_agent_conversation, score
 from src.router.core.features import conversation
 from src.router.core.tasks import TaskType
+from tests.support.classifier_cases import PLAIN_REQUESTS, task_of
 
 REPO = Path(__file__).resolve().parents[2]
 clf = HeuristicClassifier()
 
 
 def classify(user: str, system: str | None = None) -> TaskType:
-    msgs = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]
-    return clf.classify(conversation(msgs)).task_type
+    return task_of(clf, user, system)
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("Is the following tweet positive or negative: 'worst flight of my life'", TaskType.SENTIMENT),
-        ("Categorize each support email as refund, shipping or other.", TaskType.CLASSIFICATION),
-        ("Extract every company name and the amount from this press release.", TaskType.EXTRACTION),
-        ("Summarize the following changelog for our users.", TaskType.SUMMARIZATION),
-        ("Translate 'see you tomorrow' into German.", TaskType.TRANSLATION),
-        ("Write a Python function that parses ISO dates and returns datetime objects.", TaskType.CODE_GENERATION),
-        ("Please review this pull request and point out any bugs.", TaskType.CODE_REVIEW),
-        ("Design a system that ingests 1M events per second; discuss the trade-offs.", TaskType.ARCHITECTURE_DESIGN),
-        ("Solve for y: 2y - 4 = 10", TaskType.MATH_REASONING),
-        ("Write a poem about a tired robot.", TaskType.CREATIVE_WRITING),
-        ("What's a good name for a golden retriever?", TaskType.GENERAL),
-    ],
-)
+@pytest.mark.parametrize(("text", "expected"), PLAIN_REQUESTS)
 def test_plain_requests_get_their_type(text: str, expected: TaskType) -> None:
     assert classify(text) is expected
 
