@@ -38,8 +38,7 @@ L2 = 1e-6
 # What the phrase lexicon's vote adds to its type's logit. Chosen on held-out collections
 # (`--cross-source` prints the macro-F1 for each of HEURISTIC_WEIGHTS, on all rows and on the
 # public collections alone; 30 had the best mean of the two on the data as rebuilt without the
-# MBPP-shaped template), never on the independent
-# evaluation prompts.
+# MBPP-shaped template), never on the independent evaluation prompts.
 HEURISTIC_WEIGHT = 30.0
 HEURISTIC_WEIGHTS = (0.0, 10.0, 15.0, 20.0, 25.0, 30.0, 40.0)
 DEFAULT_DATA = [

@@ -68,6 +68,15 @@ def readme_env(stack: Stack, work: Path | str) -> dict[str, str]:
     return {**base_env(), "ROUTER_URL": stack.router_url, "COORDINATOR_DIR": str(work)}
 
 
+def from_project(
+    stack: Stack, work: Path | str, argv: list[str], *, timeout: float = 2400, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """A README command, run as written from the project folder, against the test stack."""
+    return subprocess.run(
+        argv, cwd=REPO, env=readme_env(stack, work), capture_output=True, text=True, timeout=timeout, check=check
+    )
+
+
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
 
@@ -170,15 +179,7 @@ def test_the_readme_command_with_the_template_card_from_the_project_folder(
     work = REPO / work_rel
     status_before = git(REPO, "status", "--porcelain")
     try:
-        proc = subprocess.run(
-            [*README_RUN, "templates/task_card.md"],
-            cwd=REPO,
-            env=readme_env(stack, work_rel),
-            capture_output=True,
-            text=True,
-            timeout=2400,
-            check=False,
-        )
+        proc = from_project(stack, work_rel, [*README_RUN, "templates/task_card.md"])
         out = proc.stdout + proc.stderr
         assert f"report: {work}/reports/report.md" in out, out[-4000:]
         states = check_run(stack, work, REPO, task, status_before)
@@ -198,15 +199,7 @@ def test_the_readme_command_on_a_card_for_the_users_own_repository(
     card = tmp_path / "cards" / "greet.md"
     card.parent.mkdir()
     card.write_text(CARD.format(task="greet-e2e", repo=repo, timeout=360))
-    proc = subprocess.run(
-        [*README_RUN, str(card)],
-        cwd=REPO,
-        env=readme_env(stack, work),
-        capture_output=True,
-        text=True,
-        timeout=2400,
-        check=False,
-    )
+    proc = from_project(stack, work, [*README_RUN, str(card)])
     out = proc.stdout + proc.stderr
     assert "report:" in out, out[-4000:]
     states = check_run(stack, work, repo, "greet-e2e", "")
@@ -215,14 +208,8 @@ def test_the_readme_command_on_a_card_for_the_users_own_repository(
     assert (proc.returncode == 0) == (journal_task_state(work, "greet-e2e") == "completed")
     assert "## greet-e2e: Add a greeting function" in report
     # `status` shows each step's model, calls, tokens and cost from the ledger.
-    status = subprocess.run(
-        [".venv/bin/python", "-m", "src.agents.agent_coordinator", "status"],
-        cwd=REPO,
-        env=readme_env(stack, work),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    status = from_project(
+        stack, work, [".venv/bin/python", "-m", "src.agents.agent_coordinator", "status"], timeout=60, check=True
     ).stdout
     for role in ROLES:
         calls = r"[1-9]\d* call\(s\) +[\d,]+ tokens \$[\d.]+  models: [\w./-]+ ×"
@@ -239,15 +226,7 @@ def test_nightly_sh_on_a_queue_with_an_invalid_card_runs_the_valid_one_and_repor
     (queue / "1-invalid.md").write_text(CARD.format(task="bad..id", repo=repo, timeout=360))
     (queue / "2-greet.md").write_text(CARD.format(task="greet-nightly", repo=repo, timeout=360))
     work, reports = tmp_path / "coordinator", tmp_path / "reports"
-    proc = subprocess.run(
-        ["scripts/nightly.sh", str(queue), str(reports)],
-        cwd=REPO,
-        env=readme_env(stack, work),
-        capture_output=True,
-        text=True,
-        timeout=2400,
-        check=False,
-    )
+    proc = from_project(stack, work, ["scripts/nightly.sh", str(queue), str(reports)])
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out[-4000:]  # one card could not run
     assert "[1-invalid.md] invalid card, not run" in out and "nightly: 2 task(s), 1 invalid" in out
@@ -294,15 +273,7 @@ def test_kill_9_mid_run_then_resume_finishes_without_repeating_a_step(
     before = journal(work)
     assert not any(s == "refine" and t == "task_result" for s, t, _ in before)
 
-    resumed = subprocess.run(
-        [*README_RESUME, "greet-kill"],
-        cwd=REPO,
-        env=readme_env(stack, work),
-        capture_output=True,
-        text=True,
-        timeout=2400,
-        check=False,
-    )
+    resumed = from_project(stack, work, [*README_RESUME, "greet-kill"])
     assert "done earlier" in resumed.stdout, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     check_run(stack, work, repo, "greet-kill", "")
     assignments: dict[str, int] = {}
