@@ -330,3 +330,27 @@ def test_the_lexicon_votes_on_the_users_instruction_not_on_a_tools_output() -> N
     ]
     result = clf.classify(conversation(messages))
     assert result.task_type is TaskType.CODE_GENERATION and "lexicon code_generation" in result.matched
+
+
+def test_the_lexicon_votes_on_the_ask_not_on_a_passage_pasted_with_it() -> None:
+    from src.router.core.classifier import HeuristicClassifier
+    from src.router.core.learned_classifier import vote_view
+
+    # A passage whose middle reads like a translation job (language names, "translated into").
+    passage = (
+        "The museum opened in 1901 in a former customs house on the river, with three rooms of maps, a "
+        "hall of ship models and a reading room that stayed open late on Thursdays for the dock workers "
+        "who could not come by day. "
+        + "Its catalogue was translated into French, into German and into Japanese; the Japanese edition sold best. "
+        * 3
+        + "Today it receives about two million visitors a year, most of them in the summer months, and "
+        "it keeps the reading room open late."
+    )
+    conv = conversation([{"role": "user", "content": f"When did the museum open?\n\n{passage}"}])
+    lexicon = HeuristicClassifier()
+    assert lexicon.classify(conv).task_type is TaskType.TRANSLATION  # read whole, the passage outvotes the ask
+    view = vote_view(conv)
+    assert view.latest_user.startswith("When did the museum open?") and len(view.latest_user) < 320
+    assert lexicon.classify(view).task_type is TaskType.GENERAL
+    result = clf.classify(conv)
+    assert result.task_type is TaskType.GENERAL and "lexicon general" in result.matched
