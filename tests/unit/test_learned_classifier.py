@@ -278,6 +278,34 @@ def test_training_is_deterministic_and_offline(tmp_path: Path) -> None:
     assert hits > 0.8 * len(rows)
 
 
+def test_the_development_sets_are_scored_for_every_vote_weight(tmp_path: Path) -> None:
+    """`train --dev` scores the development sets beside the data (human phrasing, never trained on)."""
+    import gzip
+
+    from scripts.classifier.train import HEURISTIC_WEIGHTS
+
+    examples = load_examples(REPO / "benchmarks" / "task_eval" / "task_eval.jsonl")
+    rows = [
+        {"system": "", "user": conversation(e.messages).latest_user, "label": e.label, "source": e.kind}
+        for e in examples
+    ]
+    for name, part in (("train.jsonl.gz", rows[::2]), ("dev-ours.jsonl.gz", rows[1::2])):
+        with gzip.open(tmp_path / name, "wt") as fh:
+            fh.writelines(json.dumps(r) + "\n" for r in part)
+    cmd = [sys.executable, "-m", "scripts.classifier.train", "--data", str(tmp_path / "train.jsonl.gz"), "--dev"]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300, check=True)
+    report = json.loads(done.stdout)["dev"]
+    assert set(report) == {"our_labels"}  # dev.jsonl.gz (Dolly's categories) is not there
+    scored = report["our_labels"]
+    assert scored["rows"] == len(rows[1::2])
+    assert set(scored["by_heuristic_weight"]) == {str(w) for w in HEURISTIC_WEIGHTS}
+    assert all(0 < s["macro_f1"] <= 1 for s in scored["by_heuristic_weight"].values())
+    assert sum(sum(row.values()) for row in scored["confusion"].values()) == len(rows[1::2])
+    (tmp_path / "dev-ours.jsonl.gz").unlink()
+    missing = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 2 and "no development set" in missing.stderr
+
+
 class _Lexicon:
     """A stand-in lexicon that names one type, and counts how often it was asked."""
 
