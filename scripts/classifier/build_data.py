@@ -277,14 +277,18 @@ class Mirrors:
         out = subprocess.run([GIT, "-C", str(self._git(repo)), "rev-parse", "HEAD"], capture_output=True, check=True)
         return out.stdout.decode().strip()
 
-    def read(self, repo: str, path: str) -> str:
+    def read(self, repo: str, path: str, rev: str = "HEAD") -> str:
+        return self.read_bytes(repo, path, rev).decode("utf-8", errors="replace")
+
+    def read_bytes(self, repo: str, path: str, rev: str = "HEAD") -> bytes:
+        """A file at the snapshot's head, or at an earlier commit `rev` of its history."""
         if any(r.lower() in path.lower() for r in RESERVED):
             raise SystemExit(f"refusing to read {repo}:{path}: it belongs to an evaluation set")
         self.used.setdefault(repo, self.commit(repo))
         out = subprocess.run(
-            [GIT, "-C", str(self._git(repo)), "show", f"HEAD:{path}"], capture_output=True, check=True, timeout=60
+            [GIT, "-C", str(self._git(repo)), "show", f"{rev}:{path}"], capture_output=True, check=True, timeout=60
         )
-        return out.stdout.decode("utf-8", errors="replace")
+        return out.stdout
 
     def ls(self, repo: str, prefix: str) -> list[str]:
         out = subprocess.run(
@@ -641,6 +645,183 @@ def from_seed_tasks(m: Mirrors) -> list[dict[str, str]]:
                 given = (inst.get("input") or "").strip()
                 out.append(ex(task["instruction"] + ("\n" + given if given else ""), label, "self-instruct-seed"))
     return out
+
+
+LABELS_DIR = REPO / "data" / "classifier" / "labels"
+# Human-written requests without a category we can use, labelled for this project (one type
+# each, or SKIP) by reading them against `data/classifier/labels/GUIDE.md`: the labels are ours,
+# the text stays in its repository. (repository, path, labels file, collection name)
+HAND_LABELLED = (
+    ("wind123mountain/MTA", "data/dolly/dev.jsonl", "dolly_dev.tsv", "dolly-labelled"),
+    (
+        "yizhongw/self-instruct",
+        "human_eval/user_oriented_instructions.jsonl",
+        "user_oriented.tsv",
+        "self-instruct-user",
+    ),
+)
+
+
+def read_labels(name: str) -> dict[int, str]:
+    """`<index>\t<type or SKIP>` lines (after `#` comments) -> {index: type}, SKIPs dropped."""
+    out = {}
+    for line in (LABELS_DIR / name).read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        index, label = line.split("\t")
+        if label != "SKIP":
+            out[int(index)] = label
+    return out
+
+
+def from_hand_labelled(m: Mirrors, dev_instructions: set[str]) -> list[dict[str, str]]:
+    """Each labelled request as people wrote it: the instruction alone, and with its input after it
+    (a request the development set also asks is left out)."""
+    out = []
+    for repo, path, labels_file, source in HAND_LABELLED:
+        labels = read_labels(labels_file)
+        for i, line in enumerate(m.read(repo, path).splitlines()):
+            row = json.loads(line)
+            instruction = row["instruction"].strip()
+            if i not in labels or instruction in dev_instructions:
+                continue
+            given = row.get("input") or next((x.get("input") for x in row.get("instances", [])), "") or ""
+            out.append(ex(instruction, labels[i], source))
+            if given.strip():
+                out.append(ex(f"{instruction}\n\n{given.strip()}", labels[i], source))
+    return out
+
+
+# databricks-dolly-15k's training rows as DistiLLM ships them: GPT-2 token ids in an indexed
+# binary (the JSON beside it is over the snapshot service's 4 MiB limit; the category is lost).
+DOLLY_TOKENS = "distillm-master/processed_data/dolly/full/gpt2/train_0"
+# GPT-2's byte-pair ranks: tiktoken's p50k_base file (the first 50,257 ranks are GPT-2's), as
+# LiteLLM ships it for offline token counting.
+P50K_FILE = "litellm_core_utils/tokenizers/ec7223a39ce59f226a68acc30dc1af2788490e15"
+
+
+def gpt2_ranks() -> dict[int, bytes]:
+    import base64
+    import importlib.util
+
+    spec = importlib.util.find_spec("litellm")  # found, not imported: importing it reaches for the network
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("litellm is not installed: its p50k_base file decodes DistiLLM's Dolly tokens")
+    text = (Path(spec.submodule_search_locations[0]) / P50K_FILE).read_text()
+    return {int(rank): base64.b64decode(token) for token, rank in (line.split() for line in text.splitlines())}
+
+
+def indexed_dataset(idx: bytes, data: bytes) -> list[list[int]]:
+    """Sequences of a Megatron/fairseq MMapIndexedDataset (`MMIDIDX` header, uint16 tokens)."""
+    import struct
+
+    if idx[:9] != b"MMIDIDX\x00\x00" or idx[17] != 8:
+        raise SystemExit("not an MMIDIDX index of uint16 tokens")
+    (n,) = struct.unpack("<Q", idx[18:26])
+    sizes = struct.unpack(f"<{n}i", idx[34 : 34 + 4 * n])
+    pointers = struct.unpack(f"<{n}q", idx[34 + 4 * n : 34 + 12 * n])
+    tokens = memoryview(data).cast("H")
+    return [list(tokens[p // 2 : p // 2 + size]) for p, size in zip(pointers, sizes, strict=True)]
+
+
+def dolly_training_requests(m: Mirrors) -> list[tuple[str, str]]:
+    """(instruction, input) of each row, decoded from the prompt DistiLLM built around it (the
+    prompt stops at its separator, 65535; a long input was cut at 256 tokens)."""
+    ranks = gpt2_ranks()
+    rows = indexed_dataset(
+        m.read_bytes("wind123mountain/MTA", DOLLY_TOKENS + ".idx"),
+        m.read_bytes("wind123mountain/MTA", DOLLY_TOKENS + ".bin"),
+    )
+    out = []
+    for seq in rows:
+        prompt = seq[: seq.index(65535)] if 65535 in seq else seq
+        text = b"".join(ranks[t] for t in prompt).decode("utf-8", errors="replace")
+        body = text.split("### Instruction:\n", 1)[1].split("\n\n### Response:\n")[0]
+        instruction, _, given = body.partition("\n\n### Input:\n")
+        out.append((instruction.strip(), given.strip()))
+    return out
+
+
+def from_dolly_training(m: Mirrors, dev_instructions: set[str]) -> list[dict[str, str]]:
+    """Dolly's training rows with our labels (`labels/dolly_train.tsv`), the instruction alone and
+    with its input; a row asking what a development-set row asks is left out."""
+    labels = read_labels("dolly_train.tsv")
+    out = []
+    for i, (instruction, given) in enumerate(dolly_training_requests(m)):
+        if i not in labels or instruction in dev_instructions:
+            continue
+        out.append(ex(instruction, labels[i], "dolly-train-labelled"))
+        if given:
+            out.append(ex(f"{instruction}\n\n{given}", labels[i], "dolly-train-labelled"))
+    return out
+
+
+# prompts.chat (awesome-chatgpt-prompts): role prompts people wrote to set an assistant up for a
+# job. Its head's prompts.csv is over the snapshot service's limit; this commit's is readable.
+ROLE_PROMPTS = ("f/awesome-chatgpt-prompts", "prompts.csv", "50a97c072933c93c76cc0714e9dd4c4cf1d80ae7")
+
+
+def from_role_prompts(m: Mirrors) -> list[dict[str, str]]:
+    """Each labelled role prompt (`labels/role_prompts.tsv`), as the user's turn and as a system prompt."""
+    import csv
+    import io
+
+    repo, path, rev = ROLE_PROMPTS
+    csv.field_size_limit(1 << 26)
+    rows = list(csv.DictReader(io.StringIO(m.read(repo, path, rev))))
+    labels = read_labels("role_prompts.tsv")
+    out = []
+    for i, row in enumerate(rows):
+        if i in labels:
+            out.append(ex(row["prompt"], labels[i], "role-prompts"))
+            out.append(ex("Let's start.", labels[i], "role-prompts", system=row["prompt"].strip()[:CAP]))
+    return out
+
+
+# databricks-dolly-15k's own categories -> ours, for the development set below. closed_qa (a
+# question answered from a given passage) sits between extraction and general and is left out;
+# brainstorming (lists of ideas, suggestions, advice) is an everyday ask: general.
+DOLLY_LABELS = {
+    "open_qa": "general",
+    "general_qa": "general",
+    "brainstorming": "general",
+    "classification": "classification",
+    "information_extraction": "extraction",
+    "summarization": "summarization",
+    "creative_writing": "creative_writing",
+}
+
+
+def dolly_dev_sets(m: Mirrors) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """Development sets of human phrasing, never trained on: Dolly's 500-row categorised sample
+    (MiniLLM's held-out split, category in `topic`), each request as its writer gave it — once
+    labelled by Dolly's own categories (`DOLLY_LABELS`), once by ours (`labels/dolly_valid.tsv`,
+    written without seeing the category)."""
+    ours = read_labels("dolly_valid.tsv")
+    by_dolly, by_us = [], []
+    for i, line in enumerate(m.read("wind123mountain/MTA", "data/dolly/valid.jsonl").splitlines()):
+        row = json.loads(line)
+        passage = (row.get("input") or "").strip()
+        request = row["instruction"].strip() + (f"\n\n{passage}" if passage else "")
+        if row["topic"] in DOLLY_LABELS:
+            by_dolly.append(ex(request, DOLLY_LABELS[row["topic"]], "dolly-dev"))
+        if i in ours:
+            by_us.append(ex(request, ours[i], "dolly-dev"))
+    return by_dolly, by_us
+
+
+def dolly_dev_instructions(m: Mirrors) -> set[str]:
+    """What the development set asks (every category): training rows asking the same are left out."""
+    lines = m.read("wind123mountain/MTA", "data/dolly/valid.jsonl").splitlines()
+    return {json.loads(line)["instruction"].strip() for line in lines}
+
+
+def write_rows(path: Path, rows: list[dict[str, str]], name: str) -> None:
+    """Gzipped JSONL with a fixed name and no timestamp in the header: same rows, same bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as raw, gzip.GzipFile(filename=name, fileobj=raw, mode="wb", mtime=0) as gz:
+        for row in rows:
+            gz.write((json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode())
 
 
 def from_gsm8k(m: Mirrors, rng: random.Random) -> list[dict[str, str]]:
@@ -1041,6 +1222,10 @@ def main(argv: list[str] | None = None) -> int:
     # Families added later draw from their own seeded streams, so the rows before and after stay as they were.
     rows += function_requests(m, random.Random(SEED + 1))  # noqa: S311
     rows += creative_requests(random.Random(SEED + 2))  # noqa: S311
+    dev_instructions = dolly_dev_instructions(m)
+    rows += from_hand_labelled(m, dev_instructions)
+    rows += from_dolly_training(m, dev_instructions)
+    rows += from_role_prompts(m)
     rows += architecture(m, rng)
     rows += code_review(code, rng)
     rows += code_tasks(code, rng)
@@ -1050,10 +1235,10 @@ def main(argv: list[str] | None = None) -> int:
     rows += wrap_agents(rows, agents, rng, 3000)
     # What coding agents are asked most (tasks about the user's files) goes inside every agent.
     rows += [w for name in sorted(agents) for w in wrap_agents(file_tasks(rng), {name: agents[name]}, rng, 10_000)]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("wb") as raw, gzip.GzipFile(filename="train.jsonl.gz", fileobj=raw, mode="wb", mtime=0) as gz:
-        for row in rows:
-            gz.write((json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode())
+    write_rows(args.out, rows, "train.jsonl.gz")
+    by_dolly, by_us = dolly_dev_sets(m)
+    write_rows(args.out.with_name("dev.jsonl.gz"), by_dolly, "dev.jsonl.gz")
+    write_rows(args.out.with_name("dev-ours.jsonl.gz"), by_us, "dev-ours.jsonl.gz")
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["label"]] = counts.get(row["label"], 0) + 1

@@ -74,3 +74,15 @@ def test_heuristic_ties_go_to_the_type_listed_first() -> None:
     result = clf.classify(conversation([{"role": "user", "content": "story or code"}]))
     # "story" (creative_writing, 2) and "code" (code_generation, 2) tie at 6.0 each, above general.
     assert result.task_type is TaskType.CODE_GENERATION
+
+
+def test_how_many_is_a_word_problem_only_when_its_quantities_come_first() -> None:
+    assert classify("Mia has 12 stickers and gives 5 away. How many does she have left?") is TaskType.MATH_REASONING
+    assert classify("How many moons does Mars have?") is TaskType.GENERAL
+    passage = "The district runs 4 public high schools and 2 private ones, founded in 1921 and 1958."
+    assert classify(f"How many public high schools are in the district?\n\n{passage}") is TaskType.GENERAL
+
+
+def test_what_does_alone_does_not_ask_for_a_translation() -> None:
+    assert classify("What does a product manager do all day?") is TaskType.GENERAL
+    assert classify("What does 'merci beaucoup' mean in English?") is TaskType.TRANSLATION

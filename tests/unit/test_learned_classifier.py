@@ -278,6 +278,34 @@ def test_training_is_deterministic_and_offline(tmp_path: Path) -> None:
     assert hits > 0.8 * len(rows)
 
 
+def test_the_development_sets_are_scored_for_every_vote_weight(tmp_path: Path) -> None:
+    """`train --dev` scores the development sets beside the data (human phrasing, never trained on)."""
+    import gzip
+
+    from scripts.classifier.train import HEURISTIC_WEIGHTS
+
+    examples = load_examples(REPO / "benchmarks" / "task_eval" / "task_eval.jsonl")
+    rows = [
+        {"system": "", "user": conversation(e.messages).latest_user, "label": e.label, "source": e.kind}
+        for e in examples
+    ]
+    for name, part in (("train.jsonl.gz", rows[::2]), ("dev-ours.jsonl.gz", rows[1::2])):
+        with gzip.open(tmp_path / name, "wt") as fh:
+            fh.writelines(json.dumps(r) + "\n" for r in part)
+    cmd = [sys.executable, "-m", "scripts.classifier.train", "--data", str(tmp_path / "train.jsonl.gz"), "--dev"]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300, check=True)
+    report = json.loads(done.stdout)["dev"]
+    assert set(report) == {"our_labels"}  # dev.jsonl.gz (Dolly's categories) is not there
+    scored = report["our_labels"]
+    assert scored["rows"] == len(rows[1::2])
+    assert set(scored["by_heuristic_weight"]) == {str(w) for w in HEURISTIC_WEIGHTS}
+    assert all(0 < s["macro_f1"] <= 1 for s in scored["by_heuristic_weight"].values())
+    assert sum(sum(row.values()) for row in scored["confusion"].values()) == len(rows[1::2])
+    (tmp_path / "dev-ours.jsonl.gz").unlink()
+    missing = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 2 and "no development set" in missing.stderr
+
+
 class _Lexicon:
     """A stand-in lexicon that names one type, and counts how often it was asked."""
 
@@ -330,3 +358,27 @@ def test_the_lexicon_votes_on_the_users_instruction_not_on_a_tools_output() -> N
     ]
     result = clf.classify(conversation(messages))
     assert result.task_type is TaskType.CODE_GENERATION and "lexicon code_generation" in result.matched
+
+
+def test_the_lexicon_votes_on_the_ask_not_on_a_passage_pasted_with_it() -> None:
+    from src.router.core.classifier import HeuristicClassifier
+    from src.router.core.learned_classifier import vote_view
+
+    # A passage whose middle reads like a translation job (language names, "translated into").
+    passage = (
+        "The museum opened in 1901 in a former customs house on the river, with three rooms of maps, a "
+        "hall of ship models and a reading room that stayed open late on Thursdays for the dock workers "
+        "who could not come by day. "
+        + "Its catalogue was translated into French, into German and into Japanese; the Japanese edition sold best. "
+        * 3
+        + "Today it receives about two million visitors a year, most of them in the summer months, and "
+        "it keeps the reading room open late."
+    )
+    conv = conversation([{"role": "user", "content": f"When did the museum open?\n\n{passage}"}])
+    lexicon = HeuristicClassifier()
+    assert lexicon.classify(conv).task_type is TaskType.TRANSLATION  # read whole, the passage outvotes the ask
+    view = vote_view(conv)
+    assert view.latest_user.startswith("When did the museum open?") and len(view.latest_user) < 320
+    assert lexicon.classify(view).task_type is TaskType.GENERAL
+    result = clf.classify(conv)
+    assert result.task_type is TaskType.GENERAL and "lexicon general" in result.matched

@@ -65,7 +65,7 @@ LEXICON: dict[TaskType, dict[float, str]] = {
         5: "translate | translation | translator | translating | traduce | traduis | übersetze | localize | localise",
         3: "in english | into english | to english | in french | into french | to french | in german | into german"
         " | to german | in spanish | into spanish | to spanish | in italian | in japanese | in chinese | in korean"
-        " | in russian | into korean | the russian | the french | the german | the spanish | what does"
+        " | in russian | into korean | the russian | the french | the german | the spanish"
         " | do you say | into italian | to japanese | in portuguese",
         1: _LANGS.replace(" ", " | "),
     },
@@ -97,7 +97,7 @@ LEXICON: dict[TaskType, dict[float, str]] = {
     T.MATH_REASONING: {
         5: "solve for | equation | integral | derivative | probability | prove that | theorem | compute the"
         " | greatest common | expected value | how many ways | prime number | math tutor | the roots",
-        3: "solve | calculate | how many | times as many | area | perimeter | interest | compounded"
+        3: "solve | calculate | times as many | area | perimeter | interest | compounded"
         " | monthly payment | irrational | divisor | step by step | percent | dice | die | rolls | fair",
     },
     T.CREATIVE_WRITING: {
@@ -114,6 +114,11 @@ _WORD_RE = re.compile(r"[a-z0-9äöüßéèçñ]+")
 # alternative here made the search 8x slower.
 _ARITH_RE = re.compile(r"\d\s*[-+*/^=×÷%]\s*\d|\d\s*%")
 _ALGEBRA = ("f(x)", "x^", "x²", "x =", "y =")
+# "How many …?" is a word problem when quantities come before it ("Ann has 3 apples … how many
+# …"); without them it is a question of fact ("How many moons does Mars have?"), and numbers
+# after it belong to a passage pasted below the question.
+_HOW_MANY_RE = re.compile(r"\bhow (?:many|much)\b", re.IGNORECASE)
+_NUMBER_RE = re.compile(r"\d")
 
 Cue = str | tuple[str, ...]  # one word, or a tuple of two or three words
 
@@ -215,6 +220,9 @@ class HeuristicClassifier:
         if _ARITH_RE.search(latest) or any(a in latest for a in _ALGEBRA):
             scores[T.MATH_REASONING] = scores.get(T.MATH_REASONING, 0.0) + 6
             matched.append("<arithmetic>")
+        elif (ask := _HOW_MANY_RE.search(latest)) and _NUMBER_RE.search(latest, 0, ask.start()):
+            scores[T.MATH_REASONING] = scores.get(T.MATH_REASONING, 0.0) + 9
+            matched.append("<word problem>")
         scores[T.GENERAL] = scores.get(T.GENERAL, 0.0) + GENERAL_BASELINE
         # Equal scores go to the type listed first in TaskType, whatever order they were added in.
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], _ORDER[kv[0]]))

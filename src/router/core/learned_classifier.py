@@ -58,6 +58,9 @@ _SALT = {
 NS_TEXT, NS_INSTRUCTION, NS_WORDS = 0, 1, 2
 INSTRUCTION_HEAD, INSTRUCTION_TAIL = 120, 80
 _REMINDER_RE = re.compile(r"<system-reminder>.*?</system-reminder>", re.S)
+# What the lexicon's vote reads of the user turn: its start and end, where the ask is. A passage
+# pasted below or above the ask would otherwise vote with its own words ("Japanese:", "how many").
+VOTE_HEAD, VOTE_TAIL = 200, 100
 _SPACE_RE = re.compile(r"\s+")
 _DIGITS = str.maketrans("123456789", "000000000")
 
@@ -157,6 +160,18 @@ def _scaled(idx: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
     return np.full(len(idx), 1.0 / np.sqrt(max(len(idx), 1)), dtype=np.float32)
 
 
+def vote_view(conv: Conversation) -> Conversation:
+    """What the lexicon votes on: the system prompt and the ask of the latest user turn (its start
+    and end, agent reminders removed), not earlier turns such as a tool's output."""
+    user = conv.latest_user
+    if "<system-reminder>" in user:
+        user = _REMINDER_RE.sub(" ", user)
+    user = user.strip()
+    if len(user) > VOTE_HEAD + VOTE_TAIL:
+        user = user[:VOTE_HEAD] + "\n\u2026\n" + user[-VOTE_TAIL:]
+    return replace(conv, latest_user=user, earlier="")
+
+
 def instruction_window(user: str) -> str:
     """The start and the end of the (prepared) user turn: where the ask almost always is."""
     if len(user) <= INSTRUCTION_HEAD + INSTRUCTION_TAIL:
@@ -249,9 +264,7 @@ class LearnedClassifier:
         return cls(LearnedModel.load(path))
 
     def classify(self, conv: Conversation) -> Classification:
-        # The lexicon votes on what the model reads (and what it was trained with): the system
-        # prompt and the latest user turn, not earlier turns such as a tool's output.
-        vote = self.lexicon.classify(replace(conv, earlier="")).task_type if self.model.heuristic_weight else None
+        vote = self.lexicon.classify(vote_view(conv)).task_type if self.model.heuristic_weight else None
         p = self.model.probabilities(conv.latest_user, conv.system, vote)
         # argmax takes the first of equal maxima: ties resolve in the fixed label order.
         best = int(np.argmax(p))
