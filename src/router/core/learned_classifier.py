@@ -166,10 +166,7 @@ def vote_view(conv: Conversation) -> Conversation:
     user = conv.latest_user
     if "<system-reminder>" in user:
         user = _REMINDER_RE.sub(" ", user)
-    user = user.strip()
-    if len(user) > VOTE_HEAD + VOTE_TAIL:
-        user = user[:VOTE_HEAD] + "\n\u2026\n" + user[-VOTE_TAIL:]
-    return replace(conv, latest_user=user, earlier="")
+    return replace(conv, latest_user=_window(user.strip(), VOTE_HEAD, VOTE_TAIL), earlier="")
 
 
 def instruction_window(user: str) -> str:
