@@ -674,21 +674,31 @@ def read_labels(name: str) -> dict[int, str]:
     return out
 
 
+def labelled_examples(
+    requests: list[tuple[str, str]], labels_file: str, source: str, dev_instructions: set[str]
+) -> list[dict[str, str]]:
+    """Each labelled (instruction, input) as people wrote it: the instruction alone, and with its
+    input after it; a request the development set also asks is left out."""
+    labels = read_labels(labels_file)
+    out = []
+    for i, (instruction, given) in enumerate(requests):
+        if i not in labels or instruction in dev_instructions:
+            continue
+        out.append(ex(instruction, labels[i], source))
+        if given:
+            out.append(ex(f"{instruction}\n\n{given}", labels[i], source))
+    return out
+
+
 def from_hand_labelled(m: Mirrors, dev_instructions: set[str]) -> list[dict[str, str]]:
-    """Each labelled request as people wrote it: the instruction alone, and with its input after it
-    (a request the development set also asks is left out)."""
     out = []
     for repo, path, labels_file, source in HAND_LABELLED:
-        labels = read_labels(labels_file)
-        for i, line in enumerate(m.read(repo, path).splitlines()):
+        requests = []
+        for line in m.read(repo, path).splitlines():
             row = json.loads(line)
-            instruction = row["instruction"].strip()
-            if i not in labels or instruction in dev_instructions:
-                continue
             given = row.get("input") or next((x.get("input") for x in row.get("instances", [])), "") or ""
-            out.append(ex(instruction, labels[i], source))
-            if given.strip():
-                out.append(ex(f"{instruction}\n\n{given.strip()}", labels[i], source))
+            requests.append((row["instruction"].strip(), given.strip()))
+        out += labelled_examples(requests, labels_file, source, dev_instructions)
     return out
 
 
@@ -743,17 +753,8 @@ def dolly_training_requests(m: Mirrors) -> list[tuple[str, str]]:
 
 
 def from_dolly_training(m: Mirrors, dev_instructions: set[str]) -> list[dict[str, str]]:
-    """Dolly's training rows with our labels (`labels/dolly_train.tsv`), the instruction alone and
-    with its input; a row asking what a development-set row asks is left out."""
-    labels = read_labels("dolly_train.tsv")
-    out = []
-    for i, (instruction, given) in enumerate(dolly_training_requests(m)):
-        if i not in labels or instruction in dev_instructions:
-            continue
-        out.append(ex(instruction, labels[i], "dolly-train-labelled"))
-        if given:
-            out.append(ex(f"{instruction}\n\n{given}", labels[i], "dolly-train-labelled"))
-    return out
+    """Dolly's training rows with our labels (`labels/dolly_train.tsv`)."""
+    return labelled_examples(dolly_training_requests(m), "dolly_train.tsv", "dolly-train-labelled", dev_instructions)
 
 
 # prompts.chat (awesome-chatgpt-prompts): role prompts people wrote to set an assistant up for a
@@ -792,28 +793,27 @@ DOLLY_LABELS = {
 }
 
 
-def dolly_dev_sets(m: Mirrors) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+DOLLY_VALID = ("wind123mountain/MTA", "data/dolly/valid.jsonl")
+
+
+def dolly_dev_sets(m: Mirrors) -> tuple[list[dict[str, str]], list[dict[str, str]], set[str]]:
     """Development sets of human phrasing, never trained on: Dolly's 500-row categorised sample
     (MiniLLM's held-out split, category in `topic`), each request as its writer gave it — once
     labelled by Dolly's own categories (`DOLLY_LABELS`), once by ours (`labels/dolly_valid.tsv`,
-    written without seeing the category)."""
+    written without seeing the category) — and what every row asks (training rows asking the
+    same are left out)."""
     ours = read_labels("dolly_valid.tsv")
-    by_dolly, by_us = [], []
-    for i, line in enumerate(m.read("wind123mountain/MTA", "data/dolly/valid.jsonl").splitlines()):
+    by_dolly, by_us, instructions = [], [], set()
+    for i, line in enumerate(m.read(*DOLLY_VALID).splitlines()):
         row = json.loads(line)
-        passage = (row.get("input") or "").strip()
-        request = row["instruction"].strip() + (f"\n\n{passage}" if passage else "")
+        instruction, passage = row["instruction"].strip(), (row.get("input") or "").strip()
+        instructions.add(instruction)
+        request = instruction + (f"\n\n{passage}" if passage else "")
         if row["topic"] in DOLLY_LABELS:
             by_dolly.append(ex(request, DOLLY_LABELS[row["topic"]], "dolly-dev"))
         if i in ours:
             by_us.append(ex(request, ours[i], "dolly-dev"))
-    return by_dolly, by_us
-
-
-def dolly_dev_instructions(m: Mirrors) -> set[str]:
-    """What the development set asks (every category): training rows asking the same are left out."""
-    lines = m.read("wind123mountain/MTA", "data/dolly/valid.jsonl").splitlines()
-    return {json.loads(line)["instruction"].strip() for line in lines}
+    return by_dolly, by_us, instructions
 
 
 def write_rows(path: Path, rows: list[dict[str, str]], name: str) -> None:
@@ -1222,7 +1222,7 @@ def main(argv: list[str] | None = None) -> int:
     # Families added later draw from their own seeded streams, so the rows before and after stay as they were.
     rows += function_requests(m, random.Random(SEED + 1))  # noqa: S311
     rows += creative_requests(random.Random(SEED + 2))  # noqa: S311
-    dev_instructions = dolly_dev_instructions(m)
+    by_dolly, by_us, dev_instructions = dolly_dev_sets(m)
     rows += from_hand_labelled(m, dev_instructions)
     rows += from_dolly_training(m, dev_instructions)
     rows += from_role_prompts(m)
@@ -1236,7 +1236,6 @@ def main(argv: list[str] | None = None) -> int:
     # What coding agents are asked most (tasks about the user's files) goes inside every agent.
     rows += [w for name in sorted(agents) for w in wrap_agents(file_tasks(rng), {name: agents[name]}, rng, 10_000)]
     write_rows(args.out, rows, "train.jsonl.gz")
-    by_dolly, by_us = dolly_dev_sets(m)
     write_rows(args.out.with_name("dev.jsonl.gz"), by_dolly, "dev.jsonl.gz")
     write_rows(args.out.with_name("dev-ours.jsonl.gz"), by_us, "dev-ours.jsonl.gz")
     counts: dict[str, int] = {}
