@@ -49,7 +49,7 @@ T0_PER_TEMPLATE = 60
 # what it asks the model to do, not under its data set: "write a dialogue that matches this
 # summary" is creative writing even though it comes from a summarisation set. Templates not
 # listed (question generation, title guessing, fill-in-the-concept games) are left out.
-T0_TEMPLATES: dict[str, tuple[str, ...]] = {
+T0_TEMPLATES: dict[str, list[str]] = {
     "sentiment": [
         "amazon_polarity_Is_this_product_review_positive",
         "amazon_polarity_Is_this_review",
@@ -284,15 +284,15 @@ class Mirrors:
         """A file at the snapshot's head, or at an earlier commit `rev` of its history."""
         if any(r.lower() in path.lower() for r in RESERVED):
             raise SystemExit(f"refusing to read {repo}:{path}: it belongs to an evaluation set")
-        self.used.setdefault(repo, self.commit(repo))
+        self.used.setdefault(repo, self.commit(repo) if rev == "HEAD" else rev)
         out = subprocess.run(
             [GIT, "-C", str(self._git(repo)), "show", f"{rev}:{path}"], capture_output=True, check=True, timeout=60
         )
         return out.stdout
 
-    def ls(self, repo: str, prefix: str) -> list[str]:
+    def ls(self, repo: str, prefix: str, rev: str = "HEAD") -> list[str]:
         out = subprocess.run(
-            [GIT, "-C", str(self._git(repo)), "ls-tree", "-r", "--name-only", "HEAD", prefix],
+            [GIT, "-C", str(self._git(repo)), "ls-tree", "-r", "--name-only", rev, prefix],
             capture_output=True,
             check=True,
         )
@@ -702,6 +702,77 @@ def from_hand_labelled(m: Mirrors, dev_instructions: set[str]) -> list[dict[str,
     return out
 
 
+# Requests people typed into chat assistants, with no usable category of their own, labelled for
+# this project against labels/GUIDE.md (labels file, by index in the order the loader gives).
+OASST_EVAL = ("Open-Assistant/oasst-model-eval", "ce935dee6922ec75d5a4006dd1c3595b39a01fdf")
+OASST_FI = ("TurkuNLP/oasst-fi", "45e9c4600eacf5844887e321ba3952befe9727dc")
+ARENA_V1 = ("lm-sys/arena-hard-auto", "efc012e192b88024a5203f5a28ec8fc0342946df", "data/arena-hard-v0.1/question.jsonl")
+ARENA_V2 = (
+    "lmarena/arena-hard-auto",
+    "196f6b826783b3da7310e361a805fa36f0be83f3",
+    "data/arena-hard-v2.0/question.jsonl",
+)
+
+
+def oasst_requests(m: Mirrors) -> list[str]:
+    """OpenAssistant's English first turns, written by its volunteers (Apache-2.0): the prompts the
+    project sampled for its own model evaluations (1k-prompts reports and the 250-prompt lottery;
+    not the `en_100` files, which are model-written) and oasst1's English validation split."""
+    repo, commit = OASST_EVAL
+    texts = []
+    for path in m.ls(repo, "sampling_reports/oasst-sft/1k-prompts", commit):
+        if re.search(r"/result_\d\d_en_100_seed_\d+\.json$", path):
+            texts += [p["prompt"] for p in json.loads(m.read(repo, path, commit))["prompts"]]
+    lottery = m.read(repo, "model_eval/manual/data/prompt_lottery_en_250_text.jsonl", commit)
+    texts += [json.loads(line) for line in lottery.split("\n") if line.strip()]
+    repo, commit = OASST_FI
+    for line in m.read(repo, "original-data/en-validation.jsonl", commit).split("\n"):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if row["parent_id"] is None and row["lang"] == "en" and not row["deleted"] and not row["synthetic"]:
+            texts.append(row["text"])
+    return _unique(texts)
+
+
+def arena_requests(m: Mirrors, source: tuple[str, str, str]) -> list[str]:
+    """Arena-Hard's prompts, real requests from Chatbot Arena (Apache-2.0), in file order."""
+    repo, commit, path = source
+    out = []
+    for line in m.read(repo, path, commit).split("\n"):  # not splitlines: prompts hold U+2028
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        out.append(row["prompt"] if "prompt" in row else row["turns"][0]["content"])
+    return out
+
+
+def _unique(texts: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for t in (t.strip() for t in texts):
+        if t and t not in seen:
+            seen.add(t)
+            out.append(t)
+    return out
+
+
+def chat_request_sets(m: Mirrors) -> list[tuple[str, str, list[str]]]:
+    """(labels file, source name, requests) of each labelled chat collection."""
+    return [
+        ("oasst.tsv", "oasst-labelled", oasst_requests(m)),
+        ("arena_hard.tsv", "arena-hard-labelled", arena_requests(m, ARENA_V1)),
+        ("arena_hard_v2.tsv", "arena-hard-v2-labelled", arena_requests(m, ARENA_V2)),
+    ]
+
+
+def from_chat_requests(m: Mirrors, dev_instructions: set[str]) -> list[dict[str, str]]:
+    out = []
+    for labels_file, source, requests in chat_request_sets(m):
+        out += labelled_examples([(r, "") for r in requests], labels_file, source, dev_instructions)
+    return out
+
+
 # databricks-dolly-15k's training rows as DistiLLM ships them: GPT-2 token ids in an indexed
 # binary (the JSON beside it is over the snapshot service's 4 MiB limit; the category is lost).
 DOLLY_TOKENS = "distillm-master/processed_data/dolly/full/gpt2/train_0"
@@ -852,6 +923,111 @@ def function_requests(m: Mirrors, rng: random.Random) -> list[dict[str, str]]:
         out.append(
             ex(wrap.format(q=r["question"], lang=rng.choice(P.PROGRAMMING_LANGS)), "code_generation", "gsm8k-code")
         )
+    return out
+
+
+ALGORITHMS = "TheAlgorithms/Python"
+ALGORITHMS_COMMIT = "f5988cc09713315817df6a7e327e258013a94440"
+
+
+def algorithm_stubs(m: Mirrors, rng: random.Random) -> list[dict[str, str]]:
+    """Functions to write, given as their signature and docstring (often with doctests) and no body:
+    TheAlgorithms/Python's top-level functions (MIT), most of them a computation described in
+    mathematical words ("Return the sum of the digits of n"), which is still a request for code.
+    Project Euler solutions keep the problem statement above the stub half of the time."""
+    paths = [
+        p
+        for p in m.ls(ALGORITHMS, ".", ALGORITHMS_COMMIT)
+        if p.endswith(".py") and "/" in p and not p.rsplit("/", 1)[1].startswith(("test_", "__init__"))
+    ]
+    out = []
+    for path in paths:
+        source = m.read(ALGORITHMS, path, ALGORITHMS_COMMIT)
+        for stub in function_stubs(source, rng, with_module_doc=path.startswith("project_euler/")):
+            out.append(ex(rng.choice(P.STUB_WRAPS).format(code=stub), "code_generation", "thealgorithms-stubs"))
+    rng.shuffle(out)
+    return out
+
+
+def function_stubs(source: str, rng: random.Random, with_module_doc: bool = False) -> list[str]:
+    """Each public top-level function of a module that has a docstring, cut after the docstring:
+    the signature and docstring, no body; half the time under the module's imports and (when
+    `with_module_doc`) half the time under the module's docstring."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    lines = source.splitlines()
+    imports = [
+        ast.get_source_segment(source, n) or ""
+        for n in tree.body
+        if isinstance(n, ast.Import) or (isinstance(n, ast.ImportFrom) and n.module != "__future__")
+    ]
+    module_doc = (ast.get_docstring(tree) or "").strip() if with_module_doc else ""
+    out = []
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+            continue
+        doc = ast.get_docstring(node) or ""
+        body = node.body[1:]
+        if not 20 <= len(doc) <= 2000 or not body:
+            continue
+        stub = textwrap_dedent("\n".join(lines[node.lineno - 1 : body[0].lineno - 1])).rstrip() + "\n"
+        head = "\n".join(imports) + "\n\n\n" if imports and rng.random() < 0.5 else ""
+        if module_doc and rng.random() < 0.5:
+            head = '"""\n' + module_doc + '\n"""\n\n' + head
+        out.append(head + stub)
+    return out
+
+
+# InstructUIE's instructions for information-extraction tasks (MIT), by what each asks for: list
+# the entities, relations or events in a text (extraction); pick a given entity's or pair's
+# category from options (classification). Assembled as its data loader assembles them.
+UIE = ("BeyonderXX/InstructUIE", "339ade6e0c490c5231bd3a883868177bcb382be6", "configs/instruction_config.json")
+UIE_TYPES = {
+    "NER": "extraction",
+    "RE": "extraction",
+    "EE": "extraction",
+    "ES": "extraction",
+    "EP": "extraction",
+    "EEA": "extraction",
+    "EET": "extraction",
+    "RC": "classification",
+    "ET": "classification",
+    "EPR": "classification",
+}
+# Label sets of the common NER, relation and event schemes (CoNLL-2003, OntoNotes, ACE, NYT).
+UIE_OPTIONS = {
+    "entity": [
+        "person, location, organization, else",
+        "person, organization, location, miscellaneous",
+        "date, event, facility, geopolitical entity, language, law, location, money, norp, person, product",
+        "disease, chemical",
+        "gene, protein, cell type",
+    ],
+    "relation": [
+        "place of birth, nationality, company, place lived, founders, neighborhood of",
+        "part of, located in, employed by, member of",
+    ],
+    "event": ["attack, transport, die, meet, elect, start position, end position, marry"],
+}
+
+
+def uie_requests(m: Mirrors, text: list[str], rng: random.Random) -> list[dict[str, str]]:
+    repo, commit, path = UIE
+    config = json.loads(m.read(repo, path, commit))
+    out = []
+    for task, label in sorted(UIE_TYPES.items()):
+        kind = "relation" if task in ("RE", "RC", "EP", "EPR") else "event" if task.startswith("EE") else "entity"
+        for item in config[task]:
+            for _ in range(40):
+                sentence = rng.choice(text)
+                names = sorted(set(re.findall(r"\b[A-Z][a-z]{2,}\b", sentence[1:]))) or ["it", "them"]
+                pair = rng.sample(names, 2) if len(names) > 1 else [names[0], "it"]
+                instruction = item["instruction"].replace("{0}", pair[0]).replace("{1}", pair[1])
+                options = rng.choice(UIE_OPTIONS[kind])
+                body = f"{instruction}Option: {options} \nText: {sentence} \nAnswer:"
+                out.append(ex(body, label, "instructuie"))
     return out
 
 
@@ -1222,10 +1398,14 @@ def main(argv: list[str] | None = None) -> int:
     # Families added later draw from their own seeded streams, so the rows before and after stay as they were.
     rows += function_requests(m, random.Random(SEED + 1))  # noqa: S311
     rows += creative_requests(random.Random(SEED + 2))  # noqa: S311
+    rows += algorithm_stubs(m, random.Random(SEED + 3))  # noqa: S311
+    uie_rng = random.Random(SEED + 4)  # noqa: S311
+    rows += uie_requests(m, sentences(pool["news"] + pool["bio"] + pool["paragraph"], uie_rng, 2000), uie_rng)
     by_dolly, by_us, dev_instructions = dolly_dev_sets(m)
     rows += from_hand_labelled(m, dev_instructions)
     rows += from_dolly_training(m, dev_instructions)
     rows += from_role_prompts(m)
+    rows += from_chat_requests(m, dev_instructions)
     rows += architecture(m, rng)
     rows += code_review(code, rng)
     rows += code_tasks(code, rng)

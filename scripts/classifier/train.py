@@ -39,7 +39,8 @@ L2 = 1e-6
 # What the phrase lexicon's vote adds to its type's logit, chosen by `weight_rule`: the best mean
 # macro-F1 over the held-out collections (all rows; public collections only) and the two
 # development sets of human phrasing (`--cross-source` prints the grid; 10 on the data with the
-# labelled Dolly requests), never on the independent evaluation prompts.
+# labelled Dolly requests, and again with OpenAssistant, Arena-Hard and the ask's words), never on
+# the independent evaluation prompts.
 HEURISTIC_WEIGHT = 10.0
 HEURISTIC_WEIGHTS = (0.0, 10.0, 15.0, 20.0, 25.0, 30.0, 40.0)
 DEFAULT_DATA = [

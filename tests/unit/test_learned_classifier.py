@@ -382,3 +382,13 @@ def test_the_lexicon_votes_on_the_ask_not_on_a_passage_pasted_with_it() -> None:
     assert lexicon.classify(view).task_type is TaskType.GENERAL
     result = clf.classify(conv)
     assert result.task_type is TaskType.GENERAL and "lexicon general" in result.matched
+
+
+def test_the_asks_words_are_the_first_and_last_words_of_the_turn() -> None:
+    from src.router.core.learned_classifier import ASK_WORDS, ask_words
+
+    short = " write a haiku about rain "
+    assert ask_words(short) == short
+    words = [f"w{i}" for i in range(100)]
+    view = ask_words(" " + " ".join(words) + " ")
+    assert view.split() == [*words[:ASK_WORDS], "\u2026", *words[-ASK_WORDS:]]

@@ -37,7 +37,7 @@ from src.router.core.policy import Classification
 from src.router.core.tasks import TASK_TYPES, TaskType
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[3] / "data" / "classifier" / "model.npz"
-FORMAT = 2
+FORMAT = 3
 BITS = 18
 NGRAMS = (1, 2, 3, 4, 5)
 # How much of each part is read (characters): the instruction is almost always at the start or
@@ -49,14 +49,17 @@ _P_INV = np.uint64(pow(0x100000001B3, -1, 1 << 64))
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing multiplier
 _SALT = {
     (ns, n): np.uint64((ns * 0x1F1F1F1F + n * 0x5851F42D4C957F2D) & 0xFFFFFFFFFFFFFFFF)
-    for ns in (0, 1, 2)
+    for ns in (0, 1, 2, 3)
     for n in (*NGRAMS, 6, 7)
 }
 # The hashed namespaces: every character n-gram of the texts read; the same for the instruction's
 # window (the start and the end of the user's turn, where people write what they want); the
-# words and word pairs of the texts read.
-NS_TEXT, NS_INSTRUCTION, NS_WORDS = 0, 1, 2
+# words and word pairs of the texts read; the words and word pairs of the ask alone (the first and
+# the last words of the user's turn: "write a eulogy for ..." is a request for writing however
+# much the rest of the turn says about the grandmother).
+NS_TEXT, NS_INSTRUCTION, NS_WORDS, NS_ASK = 0, 1, 2, 3
 INSTRUCTION_HEAD, INSTRUCTION_TAIL = 120, 80
+ASK_WORDS = 5
 _REMINDER_RE = re.compile(r"<system-reminder>.*?</system-reminder>", re.S)
 # What the lexicon's vote reads of the user turn: its start and end, where the ask is. A passage
 # pasted below or above the ask would otherwise vote with its own words ("Japanese:", "how many").
@@ -176,11 +179,19 @@ def instruction_window(user: str) -> str:
     return user[:INSTRUCTION_HEAD] + " \u2026 " + user[-INSTRUCTION_TAIL:]
 
 
+def ask_words(user: str) -> str:
+    """The first and the last `ASK_WORDS` words of the (prepared) user turn, space-delimited."""
+    words = user.split()
+    if len(words) <= 2 * ASK_WORDS:
+        return user
+    return " " + " ".join(words[:ASK_WORDS]) + " \u2026 " + " ".join(words[-ASK_WORDS:]) + " "
+
+
 def features(user: str, system: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
     """The bucket indices of a conversation's features and the value each counts with.
 
     Each group (the user turn's n-grams, the system prompt's, the instruction window's, the
-    words') is scaled by 1/sqrt(its size), so a long system prompt does not drown a short
+    words', the ask's words) is scaled by 1/sqrt(its size), so a long system prompt does not drown a short
     request (and a long pasted document does not drown a short system instruction). The user
     turn and the system prompt share one hash space: "summarize" means the same in either.
     """
@@ -190,6 +201,7 @@ def features(user: str, system: str) -> tuple[npt.NDArray[np.int64], npt.NDArray
         groups.append(hashed(s, NS_TEXT))
     groups.append(hashed(instruction_window(u), NS_INSTRUCTION))
     groups.append(hashed_words(u + s, NS_WORDS))
+    groups.append(hashed_words(ask_words(u), NS_ASK))
     return np.concatenate(groups), np.concatenate([_scaled(g) for g in groups])
 
 
