@@ -31,6 +31,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from scripts.classifier import phrasings as P
 
@@ -289,6 +290,11 @@ class Mirrors:
             [GIT, "-C", str(self._git(repo)), "show", f"{rev}:{path}"], capture_output=True, check=True, timeout=60
         )
         return out.stdout
+
+    def jsonl(self, repo: str, path: str, rev: str = "HEAD") -> list[Any]:
+        """The records of a JSON-lines file, blank lines skipped. Split at "\n" only: a record's
+        text may hold U+2028 or other characters `splitlines` would also split at."""
+        return [json.loads(line) for line in self.read(repo, path, rev).split("\n") if line.strip()]
 
     def ls(self, repo: str, prefix: str, rev: str = "HEAD") -> list[str]:
         out = subprocess.run(
@@ -694,8 +700,7 @@ def from_hand_labelled(m: Mirrors, dev_instructions: set[str]) -> list[dict[str,
     out = []
     for repo, path, labels_file, source in HAND_LABELLED:
         requests = []
-        for line in m.read(repo, path).splitlines():
-            row = json.loads(line)
+        for row in m.jsonl(repo, path):
             given = row.get("input") or next((x.get("input") for x in row.get("instances", [])), "") or ""
             requests.append((row["instruction"].strip(), given.strip()))
         out += labelled_examples(requests, labels_file, source, dev_instructions)
@@ -723,38 +728,18 @@ def oasst_requests(m: Mirrors) -> list[str]:
     for path in m.ls(repo, "sampling_reports/oasst-sft/1k-prompts", commit):
         if re.search(r"/result_\d\d_en_100_seed_\d+\.json$", path):
             texts += [p["prompt"] for p in json.loads(m.read(repo, path, commit))["prompts"]]
-    lottery = m.read(repo, "model_eval/manual/data/prompt_lottery_en_250_text.jsonl", commit)
-    texts += [json.loads(line) for line in lottery.split("\n") if line.strip()]
+    texts += m.jsonl(repo, "model_eval/manual/data/prompt_lottery_en_250_text.jsonl", commit)
     repo, commit = OASST_FI
-    for line in m.read(repo, "original-data/en-validation.jsonl", commit).split("\n"):
-        if not line.strip():
-            continue
-        row = json.loads(line)
+    for row in m.jsonl(repo, "original-data/en-validation.jsonl", commit):
         if row["parent_id"] is None and row["lang"] == "en" and not row["deleted"] and not row["synthetic"]:
             texts.append(row["text"])
-    return _unique(texts)
+    return [t for t in dict.fromkeys(t.strip() for t in texts) if t]  # first of each, in order
 
 
 def arena_requests(m: Mirrors, source: tuple[str, str, str]) -> list[str]:
     """Arena-Hard's prompts, real requests from Chatbot Arena (Apache-2.0), in file order."""
     repo, commit, path = source
-    out = []
-    for line in m.read(repo, path, commit).split("\n"):  # not splitlines: prompts hold U+2028
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        out.append(row["prompt"] if "prompt" in row else row["turns"][0]["content"])
-    return out
-
-
-def _unique(texts: list[str]) -> list[str]:
-    seen: set[str] = set()
-    out = []
-    for t in (t.strip() for t in texts):
-        if t and t not in seen:
-            seen.add(t)
-            out.append(t)
-    return out
+    return [row["prompt"] if "prompt" in row else row["turns"][0]["content"] for row in m.jsonl(repo, path, commit)]
 
 
 def chat_request_sets(m: Mirrors) -> list[tuple[str, str, list[str]]]:
@@ -875,8 +860,7 @@ def dolly_dev_sets(m: Mirrors) -> tuple[list[dict[str, str]], list[dict[str, str
     same are left out)."""
     ours = read_labels("dolly_valid.tsv")
     by_dolly, by_us, instructions = [], [], set()
-    for i, line in enumerate(m.read(*DOLLY_VALID).splitlines()):
-        row = json.loads(line)
+    for i, row in enumerate(m.jsonl(*DOLLY_VALID)):
         instruction, passage = row["instruction"].strip(), (row.get("input") or "").strip()
         instructions.add(instruction)
         request = instruction + (f"\n\n{passage}" if passage else "")
