@@ -880,10 +880,7 @@ def write_rows(path: Path, rows: list[dict[str, str]], name: str) -> None:
 
 
 def from_gsm8k(m: Mirrors, rng: random.Random) -> list[dict[str, str]]:
-    rows = [
-        json.loads(line)
-        for line in m.read("openai/grade-school-math", "grade_school_math/data/train.jsonl").splitlines()
-    ]
+    rows = m.jsonl("openai/grade-school-math", "grade_school_math/data/train.jsonl")
     rng.shuffle(rows)
     return [ex(rng.choice(P.MATH_WRAPS).format(q=r["question"]), "math_reasoning", "gsm8k") for r in rows[:1200]]
 
@@ -897,10 +894,7 @@ def function_requests(m: Mirrors, rng: random.Random) -> list[dict[str, str]]:
             out.append(
                 ex(wrap.format(t=task, lang=rng.choice(P.PROGRAMMING_LANGS)), "code_generation", "synthetic:function")
             )
-    rows = [
-        json.loads(line)
-        for line in m.read("openai/grade-school-math", "grade_school_math/data/train.jsonl").splitlines()
-    ]
+    rows = m.jsonl("openai/grade-school-math", "grade_school_math/data/train.jsonl")
     rng.shuffle(rows)
     for r in rows[-300:]:  # from_gsm8k takes the first 1,200 of its own shuffle: these may overlap, labels differ
         wrap = rng.choice(P.CODE_FOR_PROBLEM_WRAPS)
@@ -1034,8 +1028,7 @@ def creative_requests(rng: random.Random) -> list[dict[str, str]]:
 def from_aqua(m: Mirrors) -> list[dict[str, str]]:
     out = []
     for path in ("dev.json", "test.json"):
-        for line in m.read("deepmind/AQuA", path).splitlines():
-            r = json.loads(line)
+        for r in m.jsonl("deepmind/AQuA", path):
             out.append(ex(r["question"] + "\n" + "\n".join(r["options"]), "math_reasoning", "aqua"))
     return out
 

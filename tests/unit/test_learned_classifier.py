@@ -15,7 +15,7 @@ from structlog.testing import capture_logs
 from src.router.core.evaluate import load_examples, long_agent_conversation, score
 from src.router.core.features import conversation
 from src.router.core.learned_classifier import DEFAULT_MODEL_PATH, LearnedClassifier, ModelUnavailable
-from src.router.core.tasks import TaskType
+from src.router.core.tasks import TASK_TYPES, TaskType
 from tests.support.classifier_cases import PLAIN_REQUESTS, task_of
 
 REPO = Path(__file__).resolve().parents[2]
@@ -141,7 +141,7 @@ def test_the_confidence_is_a_probability_and_the_runner_up_is_named() -> None:
 
 
 def test_the_hand_written_evaluation_set_stays_a_regression_check() -> None:
-    # Measured 0.93 for the shipped artefact (docs/classifier_eval.md), 0.77 for the linear model
+    # Measured 0.91 for the shipped artefact (docs/classifier_eval.md), 0.77 for the linear model
     # before the lexicon voted; the lexicon alone scores 0.94 here because it was written with this
     # set in view, so the figure flatters the vote. A retrained artefact may not fall below this
     # floor unnoticed.
@@ -392,3 +392,26 @@ def test_the_asks_words_are_the_first_and_last_words_of_the_turn() -> None:
     words = [f"w{i}" for i in range(100)]
     view = ask_words(" " + " ".join(words) + " ")
     assert view.split() == [*words[:ASK_WORDS], "\u2026", *words[-ASK_WORDS:]]
+
+
+def test_a_row_people_wrote_counts_human_weight_times_in_the_loss() -> None:
+    """Two rows with the same text and different labels: the one from a collection of requests
+    people wrote outweighs the template's when its rows count more, and loses when they count less.
+    Each type still weighs the same in all (one more template row of each type)."""
+    from scripts.classifier.train import HUMAN_WRITTEN, Matrix, fit, predict
+
+    assert "oasst-labelled" in HUMAN_WRITTEN and "t0:xsum" not in HUMAN_WRITTEN
+    text = "Tell me something about the sea and the people who sail it."
+    rows = [
+        {"system": "", "user": text, "label": "general", "source": "oasst-labelled+aider"},
+        {"system": "", "user": text, "label": "creative_writing", "source": "t0:xsum"},
+        {"system": "", "user": "What is the capital of France?", "label": "general", "source": "t0:xsum"},
+        {"system": "", "user": "Write a poem about autumn leaves.", "label": "creative_writing", "source": "t0:xsum"},
+    ]
+    every = np.arange(len(rows), dtype=np.int64)
+    for human_weight, expected in ((3.0, "general"), (1 / 3, "creative_writing")):
+        m = Matrix(rows, human_weight)
+        assert m.weight.tolist() == [np.float32(human_weight), 1.0, 1.0, 1.0]
+        w, b = fit(m, every, epochs=20)
+        z = predict(m, w, b, every[:2])
+        assert z[0].argmax() == z[1].argmax() == TASK_TYPES.index(expected)
