@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,6 @@ import numpy as np
 import pytest
 from structlog.testing import capture_logs
 
-from src.router.core import token_vectors
 from src.router.core.evaluate import load_examples, long_agent_conversation, score
 from src.router.core.features import conversation
 from src.router.core.learned_classifier import DEFAULT_MODEL_PATH, LearnedClassifier, ModelUnavailable
@@ -182,9 +182,9 @@ def test_an_artefact_needs_the_token_vectors_it_was_trained_on(tmp_path: Path, m
         LearnedClassifier.load(tmp_path / "model.npz")
 
     def not_installed(name: str) -> Any:
-        raise token_vectors.metadata.PackageNotFoundError(name)
+        raise metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(token_vectors.metadata, "distribution", not_installed)
+    monkeypatch.setattr(metadata, "distribution", not_installed)
     with pytest.raises(ModelUnavailable, match="its token vectors: wordllama is not installed"):
         LearnedClassifier.load()
 

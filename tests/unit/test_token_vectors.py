@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from src.router.core import token_vectors
 from src.router.core.token_vectors import TokenVectors, VectorsUnavailable
 
 vectors = TokenVectors.load()
@@ -42,7 +41,7 @@ def test_a_missing_package_or_file_is_refused_with_the_reason(tmp_path: Path, mo
         raise metadata.PackageNotFoundError(name)
 
     with monkeypatch.context() as m:
-        m.setattr(token_vectors.metadata, "distribution", not_installed)
+        m.setattr(metadata, "distribution", not_installed)
         with pytest.raises(VectorsUnavailable, match="wordllama is not installed"):
             TokenVectors.load()
     (tmp_path / "table.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}")
