@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +171,37 @@ def test_an_artefact_of_the_wrong_shape_is_refused(tmp_path: Path) -> None:
     np.savez(tmp_path / "model.npz", **parts)
     with pytest.raises(ModelUnavailable, match="not a 18-bit model"):
         LearnedClassifier.load(tmp_path / "model.npz")
+
+
+def test_an_artefact_needs_the_token_vectors_it_was_trained_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with np.load(DEFAULT_MODEL_PATH) as z:
+        parts = dict(z)
+    parts["vectors"] = np.array("wordllama 0.3.0 l2_supercat_256")
+    np.savez(tmp_path / "model.npz", **parts)
+    with pytest.raises(ModelUnavailable, match=r"trained on the token vectors 'wordllama 0\.3\.0"):
+        LearnedClassifier.load(tmp_path / "model.npz")
+
+    def not_installed(name: str) -> Any:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "distribution", not_installed)
+    with pytest.raises(ModelUnavailable, match="its token vectors: wordllama is not installed"):
+        LearnedClassifier.load()
+
+
+def test_the_vector_head_adds_its_scores_with_the_weight_the_artefact_carries() -> None:
+    from dataclasses import replace
+
+    from src.router.core.learned_classifier import prepare, sentence_vectors
+
+    user, system = "Compose a sonnet about the harbour at dawn.", "You are a helpful assistant."
+    model = clf.model
+    assert model.dense_weight > 0  # the shipped artefact uses the vectors
+    without = replace(model, dense_weight=0.0).logits(user, system)
+    x = sentence_vectors(model.vectors, *prepare(user, system))
+    expected = without + model.dense_weight * (x @ model.dense + model.dense_bias)
+    np.testing.assert_allclose(model.logits(user, system), expected, rtol=1e-5, atol=1e-4)
+    assert x[256:].any() and not sentence_vectors(model.vectors, *prepare(user, ""))[256:].any()
 
 
 async def test_the_router_uses_the_learned_classifier_by_default_and_the_heuristic_if_the_artefact_is_bad(
@@ -398,7 +430,7 @@ def test_a_row_people_wrote_counts_human_weight_times_in_the_loss() -> None:
     """Two rows with the same text and different labels: the one from a collection of requests
     people wrote outweighs the template's when its rows count more, and loses when they count less.
     Each type still weighs the same in all (one more template row of each type)."""
-    from scripts.classifier.train import HUMAN_WRITTEN, Matrix, fit, predict
+    from scripts.classifier.train import HUMAN_WRITTEN, Matrix, fit, fit_dense, predict
 
     assert "oasst-labelled" in HUMAN_WRITTEN and "t0:xsum" not in HUMAN_WRITTEN
     text = "Tell me something about the sea and the people who sail it."
@@ -410,8 +442,11 @@ def test_a_row_people_wrote_counts_human_weight_times_in_the_loss() -> None:
     ]
     every = np.arange(len(rows), dtype=np.int64)
     for human_weight, expected in ((3.0, "general"), (1 / 3, "creative_writing")):
-        m = Matrix(rows, human_weight)
+        m = Matrix(rows, clf.model.vectors, human_weight)
         assert m.weight.tolist() == [np.float32(human_weight), 1.0, 1.0, 1.0]
         w, b = fit(m, every, epochs=20)
         z = predict(m, w, b, every[:2])
         assert z[0].argmax() == z[1].argmax() == TASK_TYPES.index(expected)
+        dw, db = fit_dense(m, every)  # the vector head: the same loss, the same weights
+        zd = m.x[:2] @ dw + db
+        assert zd[0].argmax() == zd[1].argmax() == TASK_TYPES.index(expected)

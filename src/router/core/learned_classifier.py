@@ -18,6 +18,12 @@ head of the system prompt, so a task written only into the system prompt still c
 coding agent's boilerplate (trained on in thousands of wrapped examples of every type) weighs
 little. Hashing is done with numpy on the UTF-8 bytes with fixed constants, so the same text
 gets the same type in every process (no `hash()`, no set order).
+
+It also reads what the request means: the instruction window and the head of the system prompt
+become two sentence vectors (the mean of their tokens' static embeddings, `token_vectors`), and a
+second linear head over them adds its scores with a fixed weight chosen, like the vote's, on
+held-out collections. Hashed n-grams know only the phrasings they were trained on; the vectors
+put "compose a sonnet" near "write a poem" whatever the training rows say.
 """
 
 from __future__ import annotations
@@ -35,9 +41,10 @@ from src.router.core.classifier import HeuristicClassifier
 from src.router.core.features import Conversation
 from src.router.core.policy import Classification
 from src.router.core.tasks import TASK_TYPES, TaskType
+from src.router.core.token_vectors import TokenVectors, VectorsUnavailable
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[3] / "data" / "classifier" / "model.npz"
-FORMAT = 3
+FORMAT = 4
 BITS = 18
 NGRAMS = (1, 2, 3, 4, 5)
 # How much of each part is read (characters): the instruction is almost always at the start or
@@ -187,15 +194,15 @@ def ask_words(user: str) -> str:
     return " " + " ".join(words[:ASK_WORDS]) + " \u2026 " + " ".join(words[-ASK_WORDS:]) + " "
 
 
-def features(user: str, system: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    """The bucket indices of a conversation's features and the value each counts with.
+def prepared_features(u: str, s: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """The bucket indices of the n-gram features of the texts `prepare` returned, and the value
+    each counts with.
 
     Each group (the user turn's n-grams, the system prompt's, the instruction window's, the
     words', the ask's words) is scaled by 1/sqrt(its size), so a long system prompt does not drown a short
     request (and a long pasted document does not drown a short system instruction). The user
     turn and the system prompt share one hash space: "summarize" means the same in either.
     """
-    u, s = prepare(user, system)
     groups = [hashed(u, NS_TEXT)]
     if s:
         groups.append(hashed(s, NS_TEXT))
@@ -205,6 +212,19 @@ def features(user: str, system: str) -> tuple[npt.NDArray[np.int64], npt.NDArray
     return np.concatenate(groups), np.concatenate([_scaled(g) for g in groups])
 
 
+def vector_views(u: str, s: str) -> tuple[str, str]:
+    """What the sentence vectors read of the texts `prepare` returned: the instruction window
+    and the head of the system prompt (empty without one: a zero vector)."""
+    return instruction_window(u), s
+
+
+def sentence_vectors(vectors: TokenVectors, u: str, s: str) -> npt.NDArray[np.float32]:
+    """The vector features of one conversation: the views' vectors side by side (the system
+    prompt's is remembered: an agent sends the same one with every request)."""
+    instruction, system = vector_views(u, s)
+    return np.concatenate([vectors.embed(instruction), vectors.embed(system, remember=True)])
+
+
 @dataclass(frozen=True, slots=True)
 class LearnedModel:
     weights: npt.NDArray[np.float32]  # (2^bits, types)
@@ -212,9 +232,15 @@ class LearnedModel:
     temperature: float
     labels: tuple[TaskType, ...]
     heuristic_weight: float  # added to the logit of the type the phrase lexicon names
+    dense: npt.NDArray[np.float32]  # (views x vector dimensions, types): the head over the sentence vectors
+    dense_bias: npt.NDArray[np.float32]  # (types,)
+    dense_weight: float  # how much the vector head's scores count beside the n-grams'
+    vectors: TokenVectors
 
     @classmethod
-    def load(cls, path: Path) -> LearnedModel:
+    def load(cls, path: Path, vectors: TokenVectors | None = None) -> LearnedModel:
+        """The artefact at `path`, with the token vectors it was trained on (the installed ones
+        unless given); `ModelUnavailable` says why when either cannot be used."""
         try:
             # Opened here, not by np.load: numpy leaves the file open when the zip is corrupt.
             with path.open("rb") as fh, np.load(fh, allow_pickle=False) as z:
@@ -226,22 +252,40 @@ class LearnedModel:
                 bias = z["bias"].astype(np.float32)
                 temperature = float(z["temperature"])
                 heuristic_weight = float(z["heuristic_weight"])
+                dense = z["dense"].astype(np.float32)
+                dense_bias = z["dense_bias"].astype(np.float32)
+                dense_weight = float(z["dense_weight"])
+                trained_on = str(z["vectors"])
         except ModelUnavailable:
             raise
         except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             raise ModelUnavailable(f"{path}: {exc}") from exc
         if weights.shape != (1 << BITS, len(labels)) or bias.shape != (len(labels),) or not temperature > 0:
             raise ModelUnavailable(f"{path}: weights {weights.shape}, bias {bias.shape}: not a {BITS}-bit model")
-        if not np.isfinite(weights).all():
+        if not np.isfinite(weights).all() or not np.isfinite(dense).all():
             raise ModelUnavailable(f"{path}: weights are not finite")
-        if not np.isfinite(heuristic_weight) or heuristic_weight < 0:
-            raise ModelUnavailable(f"{path}: heuristic_weight {heuristic_weight}")
-        return cls(weights, bias, temperature, labels, heuristic_weight)
+        for name, w in (("heuristic_weight", heuristic_weight), ("dense_weight", dense_weight)):
+            if not np.isfinite(w) or w < 0:
+                raise ModelUnavailable(f"{path}: {name} {w}")
+        try:
+            vectors = vectors or TokenVectors.load()
+        except VectorsUnavailable as exc:
+            raise ModelUnavailable(f"{path}: its token vectors: {exc}") from exc
+        if trained_on != vectors.name:
+            raise ModelUnavailable(f"{path}: trained on the token vectors {trained_on!r}, {vectors.name!r} installed")
+        views = len(vector_views("", ""))
+        if dense.shape != (views * vectors.dimensions, len(labels)) or dense_bias.shape != (len(labels),):
+            raise ModelUnavailable(f"{path}: vector head {dense.shape} for {views} views of {vectors.dimensions}")
+        return cls(weights, bias, temperature, labels, heuristic_weight, dense, dense_bias, dense_weight, vectors)
 
     def logits(self, user: str, system: str) -> npt.NDArray[np.float64]:
-        """The linear model's scores, before the lexicon's vote and the temperature."""
-        idx, vals = features(user, system)
-        out: npt.NDArray[np.float64] = (vals @ self.weights[idx] + self.bias).astype(np.float64)
+        """The two linear heads' scores, before the lexicon's vote and the temperature."""
+        u, s = prepare(user, system)
+        idx, vals = prepared_features(u, s)
+        z = vals @ self.weights[idx] + self.bias
+        if self.dense_weight:
+            z += self.dense_weight * (sentence_vectors(self.vectors, u, s) @ self.dense + self.dense_bias)
+        out: npt.NDArray[np.float64] = z.astype(np.float64)
         return out
 
     def probabilities(self, user: str, system: str, lexicon: TaskType | None = None) -> npt.NDArray[np.float64]:
@@ -269,8 +313,8 @@ class LearnedClassifier:
         self.lexicon = lexicon or HeuristicClassifier()
 
     @classmethod
-    def load(cls, path: Path = DEFAULT_MODEL_PATH) -> LearnedClassifier:
-        return cls(LearnedModel.load(path))
+    def load(cls, path: Path = DEFAULT_MODEL_PATH, vectors: TokenVectors | None = None) -> LearnedClassifier:
+        return cls(LearnedModel.load(path, vectors))
 
     def classify(self, conv: Conversation) -> Classification:
         vote = self.lexicon.classify(vote_view(conv)).task_type if self.model.heuristic_weight else None
@@ -287,8 +331,24 @@ class LearnedClassifier:
         return Classification(self.model.labels[best], round(float(p[best]), 4), "learned", matched)
 
 
+@dataclass(frozen=True, slots=True)
+class VectorHead:
+    """The trained head over the sentence vectors, as `save_model` writes it."""
+
+    weights: Any  # (views x dimensions, types)
+    bias: Any  # (types,)
+    weight: float  # its scores' weight beside the n-grams'
+    vectors: str  # TokenVectors.name
+
+
 def save_model(
-    path: Path, weights: Any, bias: Any, temperature: float, heuristic_weight: float, meta: dict[str, str]
+    path: Path,
+    weights: Any,
+    bias: Any,
+    temperature: float,
+    heuristic_weight: float,
+    head: VectorHead,
+    meta: dict[str, str],
 ) -> None:
     """Write the artefact (float16 weights, compressed, byte-for-byte reproducible); `make train-classifier`."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -299,6 +359,10 @@ def save_model(
         "bias": np.asarray(bias, dtype=np.float32),
         "temperature": np.float64(temperature),
         "heuristic_weight": np.float64(heuristic_weight),
+        "dense": np.asarray(head.weights, dtype=np.float32),
+        "dense_bias": np.asarray(head.bias, dtype=np.float32),
+        "dense_weight": np.float64(head.weight),
+        "vectors": np.array(head.vectors),
         **{f"meta_{k}": np.array(v) for k, v in sorted(meta.items())},
     }
     # np.savez stamps each member with the current time; a fixed stamp makes the bytes reproducible.
