@@ -321,6 +321,11 @@ def dev_sets(data: Path) -> dict[str, list[dict[str, str]]]:
     return {key: load_rows(data.with_name(name)) for key, name in names.items() if data.with_name(name).exists()}
 
 
+def _scores(y: npt.NDArray[np.int64], z: npt.NDArray[np.float32]) -> dict[str, float]:
+    pred = z.argmax(axis=1)
+    return {"macro_f1": round(macro_f1(y, pred)[0], 4), "accuracy": round(float((pred == y).mean()), 4)}
+
+
 def dev_report(m: Matrix, devs: dict[str, list[dict[str, str]]]) -> dict[str, Any]:
     """Train on every training row, score each development set (human phrasing, never trained on)
     for each of HEURISTIC_WEIGHTS and DENSE_WEIGHTS: macro-F1 and accuracy, per-type F1 and
@@ -334,11 +339,6 @@ def dev_report(m: Matrix, devs: dict[str, list[dict[str, str]]]) -> dict[str, An
         z = predict(d, w, b, np.arange(len(d), dtype=np.int64))
         zd = d.x @ dw + db
         votes = lexicon_votes(dev)
-
-        def scores(hw: float, dense: float) -> dict[str, float]:
-            pred = (z + dense * zd + hw * votes).argmax(axis=1)  # noqa: B023 (called in this iteration)
-            return {"macro_f1": round(macro_f1(d.y, pred)[0], 4), "accuracy": round(float((pred == d.y).mean()), 4)}  # noqa: B023
-
         pred = (z + DENSE_WEIGHT * zd + HEURISTIC_WEIGHT * votes).argmax(axis=1)
         confusion: dict[str, dict[str, int]] = {}
         for truth, guess in zip(d.y.tolist(), pred.tolist(), strict=True):
@@ -346,8 +346,12 @@ def dev_report(m: Matrix, devs: dict[str, list[dict[str, str]]]) -> dict[str, An
             row[TASK_TYPES[guess]] = row.get(TASK_TYPES[guess], 0) + 1
         out[name] = {
             "rows": len(dev),
-            "by_heuristic_weight": {str(hw): scores(hw, DENSE_WEIGHT) for hw in HEURISTIC_WEIGHTS},
-            "by_dense_weight": {str(dense): scores(HEURISTIC_WEIGHT, dense) for dense in DENSE_WEIGHTS},
+            "by_heuristic_weight": {
+                str(hw): _scores(d.y, z + DENSE_WEIGHT * zd + hw * votes) for hw in HEURISTIC_WEIGHTS
+            },
+            "by_dense_weight": {
+                str(dense): _scores(d.y, z + dense * zd + HEURISTIC_WEIGHT * votes) for dense in DENSE_WEIGHTS
+            },
             "lexicon_alone": round(macro_f1(d.y, votes.argmax(axis=1))[0], 4),
             "f1": {k: round(v, 4) for k, v in macro_f1(d.y, pred)[1].items()},
             "confusion": confusion,

@@ -310,11 +310,11 @@ def test_training_is_deterministic_and_offline(tmp_path: Path) -> None:
     assert hits > 0.8 * len(rows)
 
 
-def test_the_development_sets_are_scored_for_every_vote_weight(tmp_path: Path) -> None:
+def test_the_development_sets_are_scored_for_every_vote_and_vector_weight(tmp_path: Path) -> None:
     """`train --dev` scores the development sets beside the data (human phrasing, never trained on)."""
     import gzip
 
-    from scripts.classifier.train import HEURISTIC_WEIGHTS
+    from scripts.classifier.train import DENSE_WEIGHTS, HEURISTIC_WEIGHTS
 
     examples = load_examples(REPO / "benchmarks" / "task_eval" / "task_eval.jsonl")
     rows = [
@@ -331,11 +331,59 @@ def test_the_development_sets_are_scored_for_every_vote_weight(tmp_path: Path) -
     scored = report["our_labels"]
     assert scored["rows"] == len(rows[1::2])
     assert set(scored["by_heuristic_weight"]) == {str(w) for w in HEURISTIC_WEIGHTS}
-    assert all(0 < s["macro_f1"] <= 1 for s in scored["by_heuristic_weight"].values())
+    assert set(scored["by_dense_weight"]) == {str(w) for w in DENSE_WEIGHTS}
+    assert all(
+        0 < s["macro_f1"] <= 1 for s in [*scored["by_heuristic_weight"].values(), *scored["by_dense_weight"].values()]
+    )
     assert sum(sum(row.values()) for row in scored["confusion"].values()) == len(rows[1::2])
     (tmp_path / "dev-ours.jsonl.gz").unlink()
     missing = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert missing.returncode == 2 and "no development set" in missing.stderr
+
+
+def test_cross_source_holds_out_whole_collections_and_chooses_both_weights_by_the_rule(tmp_path: Path) -> None:
+    """`train --cross-source`: each collection scored by a model that never saw it, a grid for
+    the vote's weight and one for the vector head's, and the rule's mean for each."""
+    import gzip
+
+    from scripts.classifier.train import DENSE_WEIGHTS, HEURISTIC_WEIGHTS
+
+    examples = load_examples(REPO / "benchmarks" / "task_eval" / "task_eval.jsonl")
+    # Three kinds of collection, as in the real data: people's requests, this project's phrasings, public ones.
+    sources = ["oasst-labelled", "synthetic:{}", "{}"]
+    rows = [
+        {
+            "system": "",
+            "user": conversation(e.messages).latest_user,
+            "label": e.label,
+            "source": sources[i % 3].format(e.kind),
+        }
+        for i, e in enumerate(examples)
+    ]
+    for name, part in (("train.jsonl.gz", rows[::2]), ("dev-ours.jsonl.gz", rows[1::2])):
+        with gzip.open(tmp_path / name, "wt") as fh:
+            fh.writelines(json.dumps(r) + "\n" for r in part)
+    cmd = [
+        sys.executable,
+        "-m",
+        "scripts.classifier.train",
+        "--data",
+        str(tmp_path / "train.jsonl.gz"),
+        "--cross-source",
+    ]
+    report = json.loads(subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300, check=True).stdout)
+    held = report["held_out"]
+    assert set(held["by_source"]) == {r["source"] for r in rows[::2]}
+    assert sum(g["n"] for g in held["by_source"].values()) == len(rows[::2])
+    for grid, weights in (("heuristic", HEURISTIC_WEIGHTS), ("dense", DENSE_WEIGHTS)):
+        columns = held[f"macro_f1_by_{grid}_weight"]
+        assert set(columns) == {str(w) for w in weights}
+        rule = report["weight_rule"][grid]
+        for key, cols in columns.items():
+            dev = report["dev"]["our_labels"][f"by_{grid}_weight"][key]["macro_f1"]
+            assert rule["mean_macro_f1"][key] == round((cols["all"] + cols["public"] + cols["human"] + dev) / 4, 4)
+        assert rule["best"] == max(rule["mean_macro_f1"], key=lambda k: rule["mean_macro_f1"][k])
+    assert 0 < held["macro_f1"] <= 1 and 0 < held["macro_f1_vectors_alone"] <= 1
 
 
 class _Lexicon:
