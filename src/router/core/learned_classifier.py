@@ -268,7 +268,7 @@ class LearnedModel:
             if not np.isfinite(w) or w < 0:
                 raise ModelUnavailable(f"{path}: {name} {w}")
         try:
-            vectors = vectors or TokenVectors.load()
+            vectors = vectors if vectors is not None else TokenVectors.load()
         except VectorsUnavailable as exc:
             raise ModelUnavailable(f"{path}: its token vectors: {exc}") from exc
         if trained_on != vectors.name:
