@@ -41,7 +41,22 @@ SEED = 16
 CAP = 4000  # characters kept of one example's user text (the classifier reads less)
 
 # Paths that belong to the evaluation sets: refuse to read them even by mistake.
-RESERVED = ("mt_bench", "vicuna_bench", "WizardLM_testset", "HumanEval", "mbpp", "superni", "niv2", "sst2", "SST-2")
+RESERVED = (
+    "mt_bench",
+    "vicuna_bench",
+    "WizardLM_testset",
+    "HumanEval",
+    "mbpp",
+    "superni",
+    "niv2",
+    "sst2",
+    "SST-2",
+    "msg-test",
+    "msg-valid",
+    "msg-train",
+    "cls-test",
+    "CodeReviewer",
+)
 
 T0_DIR = "data/finetuning/t0_train_50k/data_per_template/"
 T0_PER_TEMPLATE = 60
