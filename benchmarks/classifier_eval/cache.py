@@ -30,6 +30,7 @@ FILES = {
     ),
     "uci_imdb_labelled.txt": ("Huyen2402/API-ML-luanvan", "sentiment labelled sentences/imdb_labelled.txt"),
     "uci_yelp_labelled.txt": ("Huyen2402/API-ML-luanvan", "sentiment labelled sentences/yelp_labelled.txt"),
+    "codereviewer_msg_test_100.jsonl": ("yhwi-kwon/CodeReveiwAutomation", "data/msg-test-100.jsonl"),
 }
 
 

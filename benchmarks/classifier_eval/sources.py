@@ -95,6 +95,17 @@ SOURCES = (
         "are also in the T0 gigaword prompts used for training",
     ),
     Source(
+        "codereviewer",
+        "yhwi-kwon/CodeReveiwAutomation",
+        "data/msg-test-100.jsonl (100 rows of CodeReviewer's review-comment-generation test set, "
+        "chosen by that repository's author; CodeReviewer's own files are on Zenodo, not GitHub)",
+        "fb5982ca7ed846151696d95e360411f6a61746fd",
+        "CodeReviewer data (Zenodo 6900648; Li et al. 2022)",
+        "the diff hunk a reviewer commented on (`patch`, as git shows a hunk) sent alone as the "
+        "user's turn→code_review: the data set's task is writing that review comment. No instruction "
+        "is added; the protocol was fixed before any result was seen",
+    ),
+    Source(
         "sst2",
         "TaoCesc/binary_cls",
         "data/SST-2/dev.tsv (first 60 rows)",
@@ -225,6 +236,11 @@ def load(cache: Path) -> Iterator[Prompt]:
                 continue
             for text in task["inputs"]:
                 yield Prompt("superni", label, _user(f"{task['definition']}\n\nInput: {text}\nOutput:"))
+    p = cache / "codereviewer_msg_test_100.jsonl"
+    if p.exists():
+        for line in p.read_text().split("\n"):
+            if line.strip():
+                yield Prompt("codereviewer", "code_review", _user(json.loads(line)["patch"]))
     p = cache / "sst2_dev_head.tsv"
     if p.exists():
         for line in p.read_text().splitlines()[1:]:

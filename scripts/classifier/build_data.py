@@ -41,7 +41,22 @@ SEED = 16
 CAP = 4000  # characters kept of one example's user text (the classifier reads less)
 
 # Paths that belong to the evaluation sets: refuse to read them even by mistake.
-RESERVED = ("mt_bench", "vicuna_bench", "WizardLM_testset", "HumanEval", "mbpp", "superni", "niv2", "sst2", "SST-2")
+RESERVED = (
+    "mt_bench",
+    "vicuna_bench",
+    "WizardLM_testset",
+    "HumanEval",
+    "mbpp",
+    "superni",
+    "niv2",
+    "sst2",
+    "SST-2",
+    "msg-test",
+    "msg-valid",
+    "msg-train",
+    "cls-test",
+    "CodeReviewer",
+)
 
 T0_DIR = "data/finetuning/t0_train_50k/data_per_template/"
 T0_PER_TEMPLATE = 60
@@ -295,6 +310,36 @@ class Mirrors:
         """The records of a JSON-lines file, blank lines skipped. Split at "\n" only: a record's
         text may hold U+2028 or other characters `splitlines` would also split at."""
         return [json.loads(line) for line in self.read(repo, path, rev).split("\n") if line.strip()]
+
+    def log_patches(self, repo: str, pathspecs: tuple[str, ...], commits: int) -> str:
+        """`git log -p` of the newest `commits` commits touching `pathspecs`, in git's own diff format
+        (a/ b/ prefixes, 3 lines of context, whatever the user's git configuration says)."""
+        self.used.setdefault(repo, self.commit(repo))
+        config = ("-c", "diff.noprefix=false", "-c", "diff.mnemonicPrefix=false", "-c", "diff.relative=false")
+        out = subprocess.run(
+            [
+                GIT,
+                *config,
+                "-C",
+                str(self._git(repo)),
+                "log",
+                "-p",
+                "--no-color",
+                "--no-ext-diff",
+                "--no-renames",
+                "-U3",
+                "--format=commit %H",
+                "-n",
+                str(commits),
+                "HEAD",
+                "--",
+                *pathspecs,
+            ],
+            capture_output=True,
+            check=True,
+            timeout=300,
+        )
+        return out.stdout.decode("utf-8", errors="replace")
 
     def ls(self, repo: str, prefix: str, rev: str = "HEAD") -> list[str]:
         out = subprocess.run(
@@ -1142,6 +1187,71 @@ def code_tasks(code: list[str], rng: random.Random) -> list[dict[str, str]]:
     return out
 
 
+# Repositories whose commit history gives real diff hunks, one per language a code reviewer meets
+# most (Go, Java, Python, C#, Ruby, JavaScript, C, PHP, C++); all MIT, Apache-2.0 or BSD.
+HUNK_REPOS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("spf13/cobra", ("*.go",)),
+    ("google/gson", ("*.java",)),
+    ("TheAlgorithms/Python", ("*.py",)),
+    ("JamesNK/Newtonsoft.Json", ("*.cs",)),
+    ("sinatra/sinatra", ("*.rb",)),
+    ("expressjs/express", ("*.js", ":(exclude)*.min.js")),
+    ("redis/hiredis", ("*.c", "*.h")),
+    ("guzzle/guzzle", ("*.php",)),
+    ("gabime/spdlog", ("*.cpp", "*.h")),
+)
+HUNKS_PER_REPO = 120
+
+
+def file_diffs(log: str) -> Iterator[tuple[str, list[str]]]:
+    """Each file's diff in a `git log -p` output, newest commit first: its header and its hunks."""
+    for commit in re.split(r"^commit [0-9a-f]{40}\n", log, flags=re.M)[1:]:
+        for part in re.split(r"^(?=diff --git )", commit, flags=re.M)[1:]:
+            lines = part.rstrip("\n").split("\n")
+            starts = [i for i, line in enumerate(lines) if line.startswith("@@ ")]
+            if not starts:  # binary files, mode changes, empty files
+                continue
+            ends = [*starts[1:], len(lines)]
+            yield "\n".join(lines[: starts[0]]), ["\n".join(lines[i:j]) for i, j in zip(starts, ends, strict=True)]
+
+
+def real_hunks(m: Mirrors, repo: str, pathspecs: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Up to HUNKS_PER_REPO (file header, hunk) pairs from the repository's newest commits: at most
+    two per file diff, each 120-1,500 characters and changing at least one non-blank line."""
+    out = []
+    for header, hunks in file_diffs(m.log_patches(repo, pathspecs, 1500)):
+        kept = 0
+        for hunk in hunks:
+            changed = [line for line in hunk.split("\n")[1:] if line[:1] in "+-" and line[1:].strip()]
+            if 120 <= len(hunk) <= 1500 and changed and kept < 2:
+                out.append((header, hunk))
+                kept += 1
+        if len(out) >= HUNKS_PER_REPO:
+            break
+    return out[:HUNKS_PER_REPO]
+
+
+def history_hunks(m: Mirrors, rng: random.Random) -> list[dict[str, str]]:
+    """Real changes from real projects' histories, pasted for review as people paste them: a bare
+    hunk, the file's diff header and hunk, a hunk inside a request, a hunk under a reviewer's system
+    prompt. One collection per repository, so a language can be held out whole."""
+    out = []
+    for repo, pathspecs in HUNK_REPOS:
+        for header, hunk in real_hunks(m, repo, pathspecs):
+            kind = rng.random()
+            source = f"hunks:{repo}"
+            if kind < 0.35:
+                out.append(ex(hunk, "code_review", source))
+            elif kind < 0.6:
+                out.append(ex(f"{header}\n{hunk}", "code_review", source))
+            elif kind < 0.9:
+                diff = rng.choice((hunk, f"{header}\n{hunk}"))
+                out.append(ex(rng.choice(P.DIFF_REVIEW_WRAPS).format(diff=diff), "code_review", source))
+            else:
+                out.append(ex(hunk, "code_review", source, system=rng.choice(P.REVIEW_SYSTEMS)))
+    return out
+
+
 def bare(text: str) -> str:
     """An instruction whose content is not in the message (sent before, attached, or to come)."""
     return re.sub(r"\s*\n\s*\n\s*", "\n", text).strip(' :\n"')
@@ -1392,6 +1502,7 @@ def main(argv: list[str] | None = None) -> int:
     rows += wrap_agents(rows, agents, rng, 3000)
     # What coding agents are asked most (tasks about the user's files) goes inside every agent.
     rows += [w for name in sorted(agents) for w in wrap_agents(file_tasks(rng), {name: agents[name]}, rng, 10_000)]
+    rows += history_hunks(m, random.Random(SEED + 5))  # noqa: S311
     write_rows(args.out, rows, "train.jsonl.gz")
     write_rows(args.out.with_name("dev.jsonl.gz"), by_dolly, "dev.jsonl.gz")
     write_rows(args.out.with_name("dev-ours.jsonl.gz"), by_us, "dev-ours.jsonl.gz")

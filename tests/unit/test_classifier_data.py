@@ -1,14 +1,18 @@
-"""The classifier's training data as committed: the label files, and stubs made from real code."""
+"""The classifier's training data as committed: the label files, stubs made from real code, and
+diff hunks taken from a real repository's history."""
 
 from __future__ import annotations
 
+import json
 import random
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from scripts.classifier.build_data import LABELS_DIR, function_stubs, read_labels
+from benchmarks.classifier_eval.sources import load
+from scripts.classifier.build_data import GIT, LABELS_DIR, Mirrors, function_stubs, read_labels, real_hunks
 from src.router.core.tasks import TASK_TYPES
 
 LABEL_FILES = sorted(LABELS_DIR.glob("*.tsv"))
@@ -79,3 +83,51 @@ def test_a_stub_can_carry_the_modules_imports_and_its_problem_statement() -> Non
     assert any("import math" in s for s in stubs)
     assert not any("__future__" in s for s in stubs)
     assert any(s.startswith("def solution") for s in stubs)
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run([GIT, "-C", str(repo), *args], check=True, capture_output=True)
+
+
+def test_hunks_come_from_the_history_as_git_shows_them(tmp_path: Path) -> None:
+    """`git log -p` of a real repository, whatever the user's git configuration: each hunk keeps its
+    `@@` line and context, its file header is kept apart, at most two hunks per file diff, and
+    binary files, tiny hunks and other languages' files give none."""
+    repo = tmp_path / "example+project" / "repo"
+    repo.mkdir(parents=True)
+    _git(repo, "init", "-q")
+    _git(repo, "config", "user.email", "t@example.org")
+    _git(repo, "config", "user.name", "t")
+    _git(repo, "config", "diff.noprefix", "true")  # a user's setting that must not change the format
+    body = [f"func f{i}(x int) int {{\n\treturn x + {i}\n}}\n" for i in range(40)]
+    (repo / "main.go").write_text("package main\n\n" + "\n".join(body))
+    (repo / "logo.png").write_bytes(bytes(range(256)))
+    (repo / "notes.py").write_text("x = 1\n")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "first")
+    for i in (2, 15, 30):  # three separate hunks in one file diff
+        body[i] = body[i].replace(f"x + {i}", f"x * {i} // changed")
+    (repo / "main.go").write_text("package main\n\n" + "\n".join(body))
+    (repo / "logo.png").write_bytes(bytes(reversed(range(256))))
+    (repo / "notes.py").write_text("x = 2\n")
+    _git(repo, "commit", "-qam", "second")
+
+    hunks = real_hunks(Mirrors(tmp_path), "example/project", ("*.go", "*.png"))
+    assert len(hunks) == 2  # three hunks in the one Go file diff: two kept; the PNG gives none
+    for header, hunk in hunks:
+        assert header.startswith("diff --git a/main.go b/main.go\n") and header.endswith("+++ b/main.go")
+        assert re.match(r"@@ -\d+,\d+ \+\d+,\d+ @@", hunk)
+        assert "-\treturn x + " in hunk and "+\treturn x * " in hunk and "// changed" in hunk
+    assert hunks[0][1] != hunks[1][1]
+
+
+def test_codereviewer_hunks_are_sent_alone_as_code_review(tmp_path: Path) -> None:
+    """The independent code_review prompts: each row's `patch` (CodeReviewer's record format:
+    patch, y, oldf, idx, id, msg, proj, lang) is the whole user turn, nothing added."""
+    patch = "@@ -1,3 +1,3 @@ class A:\n def f(self):\n-    return 1\n+    return 2\n"
+    record = {"patch": patch, "y": 1, "oldf": "", "idx": 1, "id": 7, "msg": "why 2?", "proj": "a/b", "lang": "py"}
+    (tmp_path / "codereviewer_msg_test_100.jsonl").write_text(json.dumps(record) + "\n\n")
+    prompts = list(load(tmp_path))
+    assert [(p.source, p.label, p.messages) for p in prompts] == [
+        ("codereviewer", "code_review", [{"role": "user", "content": patch}])
+    ]

@@ -498,3 +498,37 @@ def test_a_row_people_wrote_counts_human_weight_times_in_the_loss() -> None:
         dw, db = fit_dense(m, every)  # the vector head: the same loss, the same weights
         zd = m.x[:2] @ dw + db
         assert zd[0].argmax() == zd[1].argmax() == TASK_TYPES.index(expected)
+
+
+OWN_FILES = [
+    "src/router/core/tasks.py",
+    "scripts/nightly.sh",
+    "scripts/nightly.ps1",
+    "scripts/start_services.sh",
+    "config/routing_rules.yaml",
+    "config/prometheus.yml",
+    "Makefile",
+]
+
+
+@pytest.mark.parametrize("path", OWN_FILES)
+def test_a_pasted_hunk_of_this_projects_own_files_is_code_review(path: str, tmp_path: Path) -> None:
+    """A change as `git diff` prints it, pasted alone or as its bare hunk: code review, in files no
+    training hunk came from (shell, PowerShell, YAML, a Makefile; the training hunks are from nine
+    other projects' histories). Last round's artefact read five of the seven bare hunks as code
+    generation or extraction."""
+    text = (REPO / path).read_text()
+    (tmp_path / "f").write_text(text)
+    git = ["git", "-C", str(tmp_path), "-c", "user.email=t@example.org", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "f"], check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], check=True)
+    lines = text.split("\n")
+    i = next(i for i in range(len(lines) // 2, len(lines)) if lines[i].strip())
+    lines[i] += "  # changed"
+    (tmp_path / "f").write_text("\n".join(lines))
+    diff = subprocess.run([*git, "diff"], capture_output=True, text=True, check=True).stdout
+    hunk = diff[diff.index("\n@@ ") + 1 :]
+    assert hunk.startswith("@@ ") and "+" + lines[i] in hunk
+    for pasted in (diff, hunk):
+        assert classify(pasted) is TaskType.CODE_REVIEW, pasted[:300]
