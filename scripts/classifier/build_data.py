@@ -312,10 +312,21 @@ class Mirrors:
         return [json.loads(line) for line in self.read(repo, path, rev).split("\n") if line.strip()]
 
     def log_patches(self, repo: str, pathspecs: tuple[str, ...], commits: int) -> str:
-        """`git log -p` of the newest `commits` commits touching `pathspecs`, in git's own diff format
-        (a/ b/ prefixes, 3 lines of context, whatever the user's git configuration says)."""
+        """`git log -p` of the newest `commits` commits touching `pathspecs`, in git's default diff
+        format (a/ b/ prefixes, 3 lines of context, Myers with the indent heuristic, hunks never
+        merged), whatever the user's git configuration says: the build stays byte for byte."""
         self.used.setdefault(repo, self.commit(repo))
-        config = ("-c", "diff.noprefix=false", "-c", "diff.mnemonicPrefix=false", "-c", "diff.relative=false")
+        settings = {
+            "diff.noprefix": "false",
+            "diff.mnemonicPrefix": "false",
+            "diff.relative": "false",
+            "diff.algorithm": "myers",
+            "diff.indentHeuristic": "true",
+            "diff.interHunkContext": "0",
+            "diff.suppressBlankEmpty": "false",
+            "diff.orderFile": "/dev/null",
+        }
+        config = [arg for key, value in settings.items() for arg in ("-c", f"{key}={value}")]
         out = subprocess.run(
             [
                 GIT,
@@ -326,6 +337,7 @@ class Mirrors:
                 "-p",
                 "--no-color",
                 "--no-ext-diff",
+                "--no-textconv",
                 "--no-renames",
                 "-U3",
                 "--format=commit %H",

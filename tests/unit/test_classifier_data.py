@@ -98,7 +98,9 @@ def test_hunks_come_from_the_history_as_git_shows_them(tmp_path: Path) -> None:
     _git(repo, "init", "-q")
     _git(repo, "config", "user.email", "t@example.org")
     _git(repo, "config", "user.name", "t")
-    _git(repo, "config", "diff.noprefix", "true")  # a user's setting that must not change the format
+    # A user's settings that must not change the format: no a/ b/ prefixes, hunks merged.
+    _git(repo, "config", "diff.noprefix", "true")
+    _git(repo, "config", "diff.interHunkContext", "100")
     body = [f"func f{i}(x int) int {{\n\treturn x + {i}\n}}\n" for i in range(40)]
     (repo / "main.go").write_text("package main\n\n" + "\n".join(body))
     (repo / "logo.png").write_bytes(bytes(range(256)))
