@@ -1215,8 +1215,8 @@ def real_hunks(m: Mirrors, repo: str, pathspecs: tuple[str, ...]) -> list[tuple[
     for header, hunks in file_diffs(m.log_patches(repo, pathspecs, 1500)):
         kept = 0
         for hunk in hunks:
-            changed = [line for line in hunk.split("\n")[1:] if line[:1] in "+-" and line[1:].strip()]
-            if 120 <= len(hunk) <= 1500 and changed and kept < 2:
+            changed = any(line[:1] in "+-" and line[1:].strip() for line in hunk.split("\n")[1:])
+            if kept < 2 and 120 <= len(hunk) <= 1500 and changed:
                 out.append((header, hunk))
                 kept += 1
         if len(out) >= HUNKS_PER_REPO:
