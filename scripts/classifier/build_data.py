@@ -289,9 +289,18 @@ class Mirrors:
     def _git(self, repo: str) -> Path:
         return self.root / repo.replace("/", "+") / "repo"
 
+    def _run(self, repo: str, *args: str, config: tuple[str, ...] = (), timeout: int = 60) -> bytes:
+        """`git -C <the snapshot> ARGS`: its standard output."""
+        cmd = [GIT, *config, "-C", str(self._git(repo)), *args]
+        return subprocess.run(cmd, capture_output=True, check=True, timeout=timeout).stdout
+
+    def _note(self, repo: str, rev: str) -> None:
+        """Record the commit a repository was first read at (rev-parse once, not at every read)."""
+        if repo not in self.used:
+            self.used[repo] = self.commit(repo) if rev == "HEAD" else rev
+
     def commit(self, repo: str) -> str:
-        out = subprocess.run([GIT, "-C", str(self._git(repo)), "rev-parse", "HEAD"], capture_output=True, check=True)
-        return out.stdout.decode().strip()
+        return self._run(repo, "rev-parse", "HEAD").decode().strip()
 
     def read(self, repo: str, path: str, rev: str = "HEAD") -> str:
         return self.read_bytes(repo, path, rev).decode("utf-8", errors="replace")
@@ -300,11 +309,8 @@ class Mirrors:
         """A file at the snapshot's head, or at an earlier commit `rev` of its history."""
         if any(r.lower() in path.lower() for r in RESERVED):
             raise SystemExit(f"refusing to read {repo}:{path}: it belongs to an evaluation set")
-        self.used.setdefault(repo, self.commit(repo) if rev == "HEAD" else rev)
-        out = subprocess.run(
-            [GIT, "-C", str(self._git(repo)), "show", f"{rev}:{path}"], capture_output=True, check=True, timeout=60
-        )
-        return out.stdout
+        self._note(repo, rev)
+        return self._run(repo, "show", f"{rev}:{path}")
 
     def jsonl(self, repo: str, path: str, rev: str = "HEAD") -> list[Any]:
         """The records of a JSON-lines file, blank lines skipped. Split at "\n" only: a record's
@@ -315,7 +321,7 @@ class Mirrors:
         """`git log -p` of the newest `commits` commits touching `pathspecs`, in git's default diff
         format (a/ b/ prefixes, 3 lines of context, Myers with the indent heuristic, hunks never
         merged), whatever the user's git configuration says: the build stays byte for byte."""
-        self.used.setdefault(repo, self.commit(repo))
+        self._note(repo, "HEAD")
         settings = {
             "diff.noprefix": "false",
             "diff.mnemonicPrefix": "false",
@@ -326,40 +332,15 @@ class Mirrors:
             "diff.suppressBlankEmpty": "false",
             "diff.orderFile": "/dev/null",
         }
-        config = [arg for key, value in settings.items() for arg in ("-c", f"{key}={value}")]
-        out = subprocess.run(
-            [
-                GIT,
-                *config,
-                "-C",
-                str(self._git(repo)),
-                "log",
-                "-p",
-                "--no-color",
-                "--no-ext-diff",
-                "--no-textconv",
-                "--no-renames",
-                "-U3",
-                "--format=commit %H",
-                "-n",
-                str(commits),
-                "HEAD",
-                "--",
-                *pathspecs,
-            ],
-            capture_output=True,
-            check=True,
-            timeout=300,
+        config = tuple(arg for key, value in settings.items() for arg in ("-c", f"{key}={value}"))
+        log = ("log", "-p", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames", "-U3")
+        out = self._run(
+            repo, *log, "--format=commit %H", "-n", str(commits), "HEAD", "--", *pathspecs, config=config, timeout=300
         )
-        return out.stdout.decode("utf-8", errors="replace")
+        return out.decode("utf-8", errors="replace")
 
     def ls(self, repo: str, prefix: str, rev: str = "HEAD") -> list[str]:
-        out = subprocess.run(
-            [GIT, "-C", str(self._git(repo)), "ls-tree", "-r", "--name-only", rev, prefix],
-            capture_output=True,
-            check=True,
-        )
-        return sorted(out.stdout.decode().split())
+        return sorted(self._run(repo, "ls-tree", "-r", "--name-only", rev, prefix).decode().split())
 
 
 def ex(user: str, label: str, source: str, system: str = "") -> dict[str, str]:
@@ -1234,8 +1215,8 @@ def real_hunks(m: Mirrors, repo: str, pathspecs: tuple[str, ...]) -> list[tuple[
     for header, hunks in file_diffs(m.log_patches(repo, pathspecs, 1500)):
         kept = 0
         for hunk in hunks:
-            changed = [line for line in hunk.split("\n")[1:] if line[:1] in "+-" and line[1:].strip()]
-            if 120 <= len(hunk) <= 1500 and changed and kept < 2:
+            changed = any(line[:1] in "+-" and line[1:].strip() for line in hunk.split("\n")[1:])
+            if kept < 2 and 120 <= len(hunk) <= 1500 and changed:
                 out.append((header, hunk))
                 kept += 1
         if len(out) >= HUNKS_PER_REPO:
